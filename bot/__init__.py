@@ -1,0 +1,1 @@
+"""oohbot composition root: configuration, directory loading, engine, worker, CLI and HTTP app."""

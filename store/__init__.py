@@ -1,0 +1,1 @@
+"""Persistence behind one Store protocol: sqlite (embedded default) and redis (production)."""
