@@ -1,1 +1,1 @@
-"""Platform adapters: translate platform payloads to Inbound and neutral messages to platform formats."""
+"""Platform adapters: payloads to Inbound, neutral messages to platform formats."""

@@ -77,7 +77,9 @@ class Store(Protocol):
     async def ping(self) -> bool: ...
 
     # conversation sessions -------------------------------------------------------------
-    def lock(self, key: str, ttl: float = 30.0, wait: float = 10.0) -> AbstractAsyncContextManager[None]:
+    def lock(
+        self, key: str, ttl: float = 30.0, wait: float = 10.0
+    ) -> AbstractAsyncContextManager[None]:
         """Exclusive per-key lock across processes; expires after ``ttl`` seconds if the holder
         dies; released on error; raises ``LockTimeout`` after ``wait`` seconds."""
         ...

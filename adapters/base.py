@@ -1,0 +1,55 @@
+"""The two ports between the engine and the platform adapters.
+
+An adapter turns platform payloads into ``flows.inbound.Inbound`` and calls ``Handler.handle``;
+the messages it gets back are replies for the conversation the event came from, rendered in
+context (a ``Form`` reply to a Slack button click opens a modal with the click's trigger id; a
+``Text`` reply to a channel click is shown privately to the clicker). Everything else the engine
+delivers itself through each platform's ``Sender``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from flows.inbound import Inbound, Platform
+from flows.messages import Message
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to deliver on one platform: a person (``kind='user'``) or a channel."""
+
+    platform: Platform
+    kind: Literal["user", "channel"]
+    id: str
+    tenant: str = ""
+
+
+Handle = dict[str, Any]
+"""A delivered message, JSON-able, opaque to the engine (platform, channel, message id …)."""
+
+
+class Handler(Protocol):
+    """The engine as adapters see it."""
+
+    async def handle(self, inbound: Inbound) -> list[Message]: ...
+
+
+class Sender(Protocol):
+    """Proactive delivery on one platform."""
+
+    platform: Platform
+
+    async def send(self, address: Address, message: Message) -> Handle | None:
+        """Deliver; return a handle for later updates (None if the platform gives none).
+        Raise ``Unreachable`` when the person or channel cannot be reached."""
+        ...
+
+    async def update(self, handle: Handle, message: Message) -> None:
+        """Replace a delivered message (a card after a decision)."""
+        ...
+
+
+class Unreachable(Exception):
+    """The recipient cannot be reached on this platform (no stored reference, no channel …)."""

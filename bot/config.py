@@ -1,0 +1,238 @@
+"""``app.yaml`` → one typed, validated ``Settings`` object, built once at start-up.
+
+``${VAR}`` and ``${VAR:-default}`` are replaced from the environment before validation.
+Unknown keys and bad values fail with the key's path and a one-line fix (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from flows.policy import Policy, Timers
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message names the key and the fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Listen(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=3978, ge=0, le=65535)
+
+
+class OfficeHours(_Section):
+    """When the normal (in-hours) route is open. Bank holidays are out of hours."""
+
+    start: time = time(8, 30)
+    end: time = time(17, 0)
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    bank_holidays: str = Field(default="ENG", description="UK subdivision: ENG, WLS, SCT, NIR")
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [d for d in days if d.lower() not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown day(s) {bad}: use {', '.join(WEEKDAYS)}")
+        return tuple(d.lower() for d in days)
+
+    @field_validator("bank_holidays")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region.upper() not in {"ENG", "WLS", "SCT", "NIR", "NONE"}:
+            raise ValueError("use ENG, WLS, SCT, NIR or NONE")
+        return region.upper()
+
+
+class Service(_Section):
+    environment: Literal["development", "production"] = "development"
+    listen: Listen = Listen()
+    timezone: str = "Europe/London"
+    office_hours: OfficeHours = OfficeHours()
+    data_dir: Path = Path("data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    public_url: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {zone!r}: use an IANA name such as 'Europe/London'"
+            ) from None
+        return zone
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class StoreSettings(_Section):
+    url: str = "sqlite:///data/oohbot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+            raise ValueError("use 'sqlite:///path/to/file.db' or 'redis://host:6379/0'")
+        return url
+
+
+class SlackSettings(_Section):
+    signing_secret: str = ""
+    bot_token: str = ""
+    app_token: str = ""
+    api_url: str = "https://slack.com/api/"
+    spoc_channel: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token)
+
+    @model_validator(mode="after")
+    def _secrets_together(self) -> SlackSettings:
+        if self.bot_token and not (self.signing_secret or self.app_token):
+            raise ValueError(
+                "slack.bot_token is set but slack.signing_secret is empty: set "
+                "SLACK_SIGNING_SECRET (or slack.app_token for Socket Mode)"
+            )
+        return self
+
+
+class TeamsSettings(_Section):
+    enabled: bool = False
+    app_id: str = ""
+    app_password: str = ""
+    tenant_id: str = ""
+    spoc_channel: str = ""
+
+    @model_validator(mode="after")
+    def _password_with_id(self) -> TeamsSettings:
+        if self.app_id and not self.app_password:
+            raise ValueError("teams.app_id is set but teams.app_password is empty: set it")
+        return self
+
+
+class WebSettings(_Section):
+    enabled: bool = True
+    auth_token: str = ""
+    clock_control: bool = True
+
+
+class Settings(_Section):
+    service: Service = Service()
+    store: StoreSettings = StoreSettings()
+    directory: Path = Path("directory.example.yaml")
+    timers: Timers = Timers()
+    policy: Policy = Policy()
+    slack: SlackSettings = SlackSettings()
+    teams: TeamsSettings = TeamsSettings()
+    web: WebSettings = WebSettings()
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.service.environment == "production" and self.web.clock_control:
+            object.__setattr__(self, "web", self.web.model_copy(update={"clock_control": False}))
+        return self
+
+
+def substitute_env(node: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed YAML tree."""
+    if isinstance(node, dict):
+        return {
+            k: substitute_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [substitute_env(v, env, f"{path}[{i}]") for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{path}: environment variable {name} is not set; "
+            f"export it or write ${{{name}:-default}}"
+        )
+
+    return _ENV_REF.sub(replace, node)
+
+
+def _format_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key: remove it or check its spelling against the README"
+        lines.append(f"{where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Settings:
+    """Validate a parsed YAML mapping; relative paths are resolved against ``base``."""
+    try:
+        settings = Settings.model_validate(substitute_env(dict(raw), env))
+    except ValidationError as error:
+        raise ConfigError(_format_error(error)) from None
+    return _resolve_paths(settings, base)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    service = settings.service.model_copy(update={"data_dir": base / settings.service.data_dir})
+    updates: dict[str, Any] = {"service": service, "directory": base / settings.directory}
+    url = settings.store.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        updates["store"] = StoreSettings(
+            url="sqlite:///" + str(base / url.removeprefix("sqlite:///"))
+        )
+    return settings.model_copy(update=updates)
+
+
+def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
+    """``--config``, then ``$OOHBOT_CONFIG``, then ``./app.yaml``."""
+    return Path(explicit or env.get("OOHBOT_CONFIG") or "app.yaml")
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``path``; ``ConfigError`` names what is wrong and how to fix it."""
+    env = os.environ if env is None else env
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such configuration file; pass --config or set OOHBOT_CONFIG"
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return parse_settings(raw, env, path.resolve().parent)
