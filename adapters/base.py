@@ -33,7 +33,16 @@ Handle = dict[str, Any]
 class Handler(Protocol):
     """The engine as adapters see it."""
 
-    async def handle(self, inbound: Inbound) -> list[Message]: ...
+    async def handle(self, inbound: Inbound) -> list[Message]:
+        """Process one event; return replies for the conversation it came from."""
+        ...
+
+    async def home(self, platform: Platform, user_id: str, tenant: str) -> list[Message]:
+        """What this person should see on their home/status view: for a requester their open
+        requests and forms due; for a SPOC the queue; for a manager or IG lead the overdue
+        forms of their people. Cards with actions (e.g. ``retro:open``), no channel-unsafe
+        data beyond what that person may see."""
+        ...
 
 
 class Sender(Protocol):
