@@ -101,3 +101,106 @@ class Directory(_Strict):
 
     def reports_of(self, manager_id: str) -> tuple[Officer, ...]:
         return tuple(o for o in self.officers if o.manager == manager_id)
+
+
+def find_problems(directory: Directory, today: date) -> list[str]:
+    """Every problem in the directory, each naming its path (empty list: all good)."""
+    return [
+        *_duplicate_problems(directory),
+        *_reference_problems(directory),
+        *_cover_cycle_problems(directory),
+        *_rota_problems(directory),
+        *_validity_problems(directory, today),
+    ]
+
+
+def _duplicates(values: list[tuple[str, str]]) -> list[str]:
+    seen: dict[str, str] = {}
+    problems = []
+    for path, value in values:
+        if value in seen:
+            problems.append(f"{path}: duplicate {value!r} (also at {seen[value]})")
+        else:
+            seen[value] = path
+    return problems
+
+
+def _duplicate_problems(directory: Directory) -> list[str]:
+    orgs = [(f"organisations[{i}].code", o.code) for i, o in enumerate(directory.organisations)]
+    ids = [(f"officers[{i}].id", o.id) for i, o in enumerate(directory.officers)]
+    slack = [
+        (f"officers[{i}].slack", f"{o.slack.team}/{o.slack.user}")
+        for i, o in enumerate(directory.officers)
+        if o.slack
+    ]
+    teams = [
+        (f"officers[{i}].teams", f"{o.teams.tenant_id}/{o.teams.aad_object_id}")
+        for i, o in enumerate(directory.officers)
+        if o.teams
+    ]
+    return [*_duplicates(orgs), *_duplicates(ids), *_duplicates(slack), *_duplicates(teams)]
+
+
+def _reference_problems(directory: Directory) -> list[str]:
+    codes = {o.code for o in directory.organisations}
+    ids = {o.id for o in directory.officers}
+    problems = []
+    for i, org in enumerate(directory.organisations):
+        problems += [
+            f"organisations[{i}].covers: unknown organisation {c!r}"
+            for c in org.covers
+            if c not in codes
+        ]
+    for i, officer in enumerate(directory.officers):
+        if officer.org not in codes:
+            problems.append(f"officers[{i}].org: unknown organisation {officer.org!r}")
+        if officer.manager and officer.manager not in ids:
+            problems.append(f"officers[{i}].manager: unknown officer {officer.manager!r}")
+    for i, member in enumerate(directory.spoc.rota):
+        if member not in ids:
+            problems.append(f"spoc.rota[{i}]: unknown officer {member!r}")
+    if directory.spoc.fallback and directory.spoc.fallback not in ids:
+        problems.append(f"spoc.fallback: unknown officer {directory.spoc.fallback!r}")
+    return problems
+
+
+def _cover_cycle_problems(directory: Directory) -> list[str]:
+    covers = {o.code: set(o.covers) for o in directory.organisations}
+    problems = []
+    for i, org in enumerate(directory.organisations):
+        if _reaches(covers, org.code, org.code):
+            problems.append(
+                f"organisations[{i}].covers: {org.code!r} covers itself through a cycle"
+            )
+    return problems
+
+
+def _reaches(covers: dict[str, set[str]], start: str, target: str) -> bool:
+    frontier, seen = list(covers.get(start, ())), set()
+    while frontier:
+        code = frontier.pop()
+        if code == target:
+            return True
+        if code not in seen:
+            seen.add(code)
+            frontier.extend(covers.get(code, ()))
+    return False
+
+
+def _rota_problems(directory: Directory) -> list[str]:
+    if not directory.spoc.rota:
+        return ["spoc.rota: the SPOC rota is empty: list the officers to page, in order"]
+    problems = []
+    for i, member in enumerate(directory.spoc.rota):
+        officer = directory.officer(member)
+        if officer and not officer.has_role("spoc"):
+            problems.append(f"spoc.rota[{i}]: {member!r} does not have the 'spoc' role")
+    return problems
+
+
+def _validity_problems(directory: Directory, today: date) -> list[str]:
+    problems = []
+    for i, officer in enumerate(directory.officers):
+        if not officer.is_valid_on(today):
+            problems.append(f"officers[{i}] ({officer.id}): expired on {officer.valid_until}")
+    return problems

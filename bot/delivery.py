@@ -1,0 +1,119 @@
+"""Delivery: resolve neutral recipients to platform addresses and send through the senders.
+
+Cards are tracked by ``card_id``: a card sent to someone who already has a copy updates that
+copy; a card sent to the SPOC channel after copies exist updates every copy (channel posts and
+the officers' direct messages), so a decision shows everywhere at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from adapters.base import Address, Handle, Sender, Unreachable
+from bot.logs import get_logger
+from bot.metrics import Metrics
+from flows.directory import Directory, Officer
+from flows.messages import Card, Message, Text
+from store.base import Store
+
+log = get_logger("delivery")
+CHANNEL = "channel"
+
+
+class Delivery:
+    """Sends messages to officers and the SPOC channel on whichever platforms are configured."""
+
+    def __init__(
+        self,
+        *,
+        senders: Mapping[str, Sender],
+        channels: Mapping[str, str],
+        directory: Directory,
+        store: Store,
+        metrics: Metrics,
+    ) -> None:
+        self._senders = dict(senders)
+        self._channels = dict(channels)
+        self._directory = directory
+        self._store = store
+        self._metrics = metrics
+
+    def add_sender(self, sender: Sender, channel: str = "") -> None:
+        """Register a platform (and its SPOC channel id, if it has one)."""
+        self._senders[sender.platform] = sender
+        if channel:
+            self._channels[sender.platform] = channel
+
+    async def to_officer(self, officer_id: str, message: Message, ref: str = "") -> bool:
+        """Deliver privately; on failure tell the SPOC channel. True when delivered."""
+        officer = self._directory.officer(officer_id)
+        address = self.address_of(officer) if officer else None
+        if officer is None or address is None:
+            await self._report_unreachable(officer_id, "no platform configured", ref)
+            return False
+        if isinstance(message, Card) and await self._update_copies(message, officer_id):
+            return True
+        try:
+            handle = await self._senders[address.platform].send(address, message)
+        except Unreachable as error:
+            await self._report_unreachable(officer_id, str(error) or address.platform, ref)
+            return False
+        await self._remember(message, handle, officer_id)
+        return True
+
+    async def to_channel(self, message: Message) -> None:
+        """Post in every configured SPOC channel (or update every copy of a known card)."""
+        if isinstance(message, Card) and await self._channel_has_copy(message):
+            await self._update_copies(message, None)
+            return
+        for platform, channel in self._channels.items():
+            address = Address(platform=platform, kind="channel", id=channel)  # type: ignore[arg-type]
+            try:
+                handle = await self._senders[platform].send(address, message)
+            except Unreachable:
+                self._metrics.delivery_failures.labels(platform=platform).inc()
+                log.error("spoc_channel_unreachable", platform=platform)
+                continue
+            await self._remember(message, handle, CHANNEL)
+
+    def address_of(self, officer: Officer) -> Address | None:
+        """Where the directory says this officer is reached: Slack, then Teams, then web."""
+        if officer.slack and "slack" in self._senders:
+            return Address(
+                platform="slack", kind="user", id=officer.slack.user, tenant=officer.slack.team
+            )
+        if officer.teams and "teams" in self._senders:
+            teams = officer.teams
+            return Address(
+                platform="teams", kind="user", id=teams.aad_object_id, tenant=teams.tenant_id
+            )
+        if "web" in self._senders:
+            return Address(platform="web", kind="user", id=officer.id)
+        return None
+
+    async def _channel_has_copy(self, card: Card) -> bool:
+        handles = await self._store.handles(card.card_id)
+        return any(h.get("recipient") == CHANNEL for h in handles)
+
+    async def _update_copies(self, card: Card, recipient: str | None) -> bool:
+        handles = await self._store.handles(card.card_id)
+        mine = [h for h in handles if recipient is None or h.get("recipient") == recipient]
+        for handle in mine:
+            sender = self._senders.get(str(handle.get("platform")))
+            if sender is not None:
+                await sender.update(handle, card)
+        return bool(mine)
+
+    async def _remember(self, message: Message, handle: Handle | None, recipient: str) -> None:
+        if isinstance(message, Card) and handle is not None:
+            await self._store.add_handle(message.card_id, {**handle, "recipient": recipient})
+
+    async def _report_unreachable(self, officer_id: str, why: str, ref: str) -> None:
+        self._metrics.delivery_failures.labels(platform="any").inc()
+        log.warning("officer_unreachable", officer=officer_id, ref=ref, why=why)
+        officer = self._directory.officer(officer_id)
+        who = f"{officer.post} ({officer.id})" if officer else officer_id
+        about = f" about {ref}" if ref else ""
+        await self.to_channel(
+            Text(f"oohbot could not reach {who}{about}. Please contact them by phone.")
+        )

@@ -1,0 +1,67 @@
+"""Structured JSON logs (structlog). Personal data never reaches a log line.
+
+Log calls pass ids, states and field keys only. As a second line of defence a processor drops
+any event key that names personal data, so a careless ``log.info(..., address=...)`` cannot
+leak it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+PERSONAL_KEYS = frozenset(
+    {
+        "name",
+        "last_name",
+        "first_names",
+        "alias",
+        "dob",
+        "date_of_birth",
+        "address",
+        "postcode",
+        "place_of_birth",
+        "summary",
+        "note",
+        "text",
+        "body",
+        "answers",
+        "values",
+        "form",
+    }
+)
+
+
+def _drop_personal(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in PERSONAL_KEYS & event.keys():
+        event[key] = "[redacted]"
+    return event
+
+
+def configure_logging(level: str = "info") -> None:
+    """JSON lines on stderr for oohbot and the libraries it uses."""
+    numeric = logging.getLevelName(level.upper())
+    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_personal,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A logger bound to a component name."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(component=name)
+    return logger
