@@ -1,0 +1,120 @@
+"""What each person sees on their home/status view, and a request's timeline. Pure builders.
+
+Requesters see their own requests and forms due; SPOCs the open queue; managers the overdue
+forms of the people who report to them; IG leads every overdue form. Only references, states
+and times appear: no subject details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flows.directory import Directory, Officer
+from flows.messages import Action, Card, CardField, Message, Text
+from flows.request import Request
+
+OPEN_FOR_SPOC = frozenset({"submitted", "paged", "acknowledged", "info_requested"})
+FORM_DUE = frozenset({"retro_due", "retro_overdue"})
+ENDED = frozenset({"closed", "withdrawn"})
+
+
+def _at(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%a %d %b %H:%M") if moment else "-"
+
+
+def _request_field(request: Request, zone: ZoneInfo, with_form_button: bool) -> CardField:
+    due = f", form due {_at(request.retro_due_at, zone)}" if request.state in FORM_DUE else ""
+    action = (
+        Action("retro:open", "Submit form", request.ref, "primary")
+        if with_form_button and request.state in FORM_DUE
+        else None
+    )
+    return CardField(request.ref, f"{request.state.replace('_', ' ')}{due}", action)
+
+
+def _card(card_id: str, title: str, fields: Sequence[CardField], empty: str) -> Card:
+    return Card(card_id=card_id, title=title, fields=tuple(fields), status="" if fields else empty)
+
+
+def requester_view(officer: Officer, requests: Sequence[Request], zone: ZoneInfo) -> Card:
+    mine = [r for r in requests if r.requester == officer.id and r.state not in ENDED]
+    fields = [_request_field(r, zone, with_form_button=True) for r in mine]
+    return _card(f"home:mine:{officer.id}", "My requests and forms due", fields, "Nothing open.")
+
+
+def spoc_view(requests: Sequence[Request], zone: ZoneInfo) -> Card:
+    queue = [r for r in requests if r.state in OPEN_FOR_SPOC]
+    fields = [
+        CardField(
+            r.ref, f"{r.state.replace('_', ' ')}, response due {_at(r.response_due_at, zone)}"
+        )
+        for r in queue
+    ]
+    return _card("home:queue", "SPOC queue", fields, "The queue is empty.")
+
+
+def overdue_view(
+    officer: Officer, requests: Sequence[Request], directory: Directory, zone: ZoneInfo
+) -> Card:
+    people = {o.id for o in directory.reports_of(officer.id)}
+    everyone = officer.has_role("ig")
+    overdue = [
+        r for r in requests if r.state == "retro_overdue" and (everyone or r.requester in people)
+    ]
+    fields = [
+        CardField(r.ref, f"form overdue since {_at(r.retro_due_at, zone)} ({_who(r, directory)})")
+        for r in overdue
+    ]
+    title = "Overdue forms" if everyone else "Overdue forms in my team"
+    return _card(f"home:overdue:{officer.id}", title, fields, "No overdue forms.")
+
+
+def _who(request: Request, directory: Directory) -> str:
+    officer = directory.officer(request.requester)
+    return f"{officer.name}, {officer.post}" if officer else request.requester
+
+
+def home_view(
+    officer: Officer | None, requests: Sequence[Request], directory: Directory, zone: ZoneInfo
+) -> list[Message]:
+    """The cards for this person's home view."""
+    if officer is None:
+        return [Text("You are not in the nominated-officer directory, so there is nothing here.")]
+    cards: list[Message] = []
+    if officer.has_role("requester"):
+        cards.append(requester_view(officer, requests, zone))
+    if officer.has_role("spoc"):
+        cards.append(spoc_view(requests, zone))
+    if officer.has_role("manager") or officer.has_role("ig") or directory.reports_of(officer.id):
+        cards.append(overdue_view(officer, requests, directory, zone))
+    return cards or [Text("Nothing to show for your role.")]
+
+
+def may_see_timeline(officer: Officer, request: Request, directory: Directory) -> bool:
+    """The requester, their manager, SPOCs and IG may read a request's audit timeline."""
+    requester = directory.officer(request.requester)
+    is_manager = requester is not None and requester.manager == officer.id
+    return (
+        officer.id == request.requester
+        or is_manager
+        or officer.has_role("spoc")
+        or officer.has_role("ig")
+    )
+
+
+def timeline_card(
+    ref: str, entries: Sequence[tuple[datetime, str, str]], directory: Directory, zone: ZoneInfo
+) -> Card:
+    """A request's audit trail: (time, actor id, action) per entry."""
+    fields = tuple(
+        CardField(_at(at, zone), f"{action} by {_actor(actor, directory)}")
+        for at, actor, action in entries
+    )
+    return Card(card_id=f"timeline:{ref}", title=f"Timeline of {ref}", fields=fields)
+
+
+def _actor(actor: str, directory: Directory) -> str:
+    officer = directory.officer(actor)
+    return f"{officer.name} ({officer.post})" if officer else actor
