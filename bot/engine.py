@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flows.calendar import BusinessCalendar
+from flows.conversation import ConversationContext, ConversationFlow, Session, Submission
+from flows.lifecycle import LifecycleContext, RequestFlow
+from flows.lifecycle import Step as RequestStep
+
 from adapters.base import Sender
 from bot.clock import Clock
 from bot.config import Settings
@@ -20,14 +25,10 @@ from bot.delivery import Delivery
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from flows import jobs
-from flows.calendar import BusinessCalendar
-from flows.conversation import ConversationContext, ConversationFlow, Session, Submission
 from flows.directory import Directory, Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
 from flows.home import home_view, may_see_timeline, timeline_card
 from flows.inbound import Inbound, Platform
-from flows.lifecycle import LifecycleContext, RequestFlow
-from flows.lifecycle import Step as RequestStep
 from flows.messages import Message, Text, ToConversation, ToOfficer, ToSpocChannel
 from flows.request import Request
 from store.base import Job, Store

@@ -1,0 +1,185 @@
+"""The composition root: one aiohttp application with every platform, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.clock import Clock, OffsetClock
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.engine import Engine
+from bot.logs import get_logger
+from bot.metrics import Metrics
+from bot.worker import Worker
+from flows.directory import Directory
+from store.base import Store
+
+log = get_logger("app")
+ENGINE = web.AppKey("engine", Engine)
+WORKER = web.AppKey("worker", Worker)
+METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
+BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock,
+    store: Store,
+    directory: Directory,
+    run_worker: bool = True,
+) -> web.Application:
+    """Wire the engine, worker and every enabled platform into one application."""
+    metrics = Metrics()
+    delivery = Delivery(senders={}, channels={}, directory=directory, store=store, metrics=metrics)
+    engine = Engine(
+        settings=settings,
+        store=store,
+        directory=directory,
+        clock=clock,
+        delivery=delivery,
+        metrics=metrics,
+    )
+    worker = Worker(
+        store=store,
+        runner=engine,
+        alerter=delivery,
+        clock=clock,
+        timers=settings.timers,
+        metrics=metrics,
+    )
+    app = web.Application(middlewares=[_errors(metrics)])
+    app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
+    app[BACKGROUND] = []
+    _health_routes(app)
+    _install_platforms(app, settings, engine, store, directory, _advance(clock, worker))
+    app.on_startup.append(_start_digest)
+    if run_worker:
+        app.cleanup_ctx.append(_worker_context)
+    return app
+
+
+def _install_platforms(
+    app: web.Application,
+    settings: Settings,
+    engine: Engine,
+    store: Store,
+    directory: Directory,
+    advance: Callable[[timedelta], Awaitable[None]] | None,
+) -> None:
+    if settings.web.enabled:
+        from adapters import web as web_adapter
+
+        allowed = advance if settings.web.clock_control else None
+        sender = web_adapter.install(
+            app,
+            engine,
+            settings=settings.web,
+            service=settings.service,
+            directory=directory,
+            advance=allowed,
+        )
+        engine.add_sender(sender, "spoc")
+    if settings.slack.enabled:
+        from adapters import slack
+
+        engine.add_sender(
+            slack.install(app, engine, settings.slack, store), settings.slack.spoc_channel
+        )
+    if settings.teams.enabled:
+        from adapters import teams
+
+        sender = teams.install(app, engine, settings.teams, settings.service, store)
+        engine.add_sender(sender, settings.teams.spoc_channel)
+
+
+def _advance(clock: Clock, worker: Worker) -> Callable[[timedelta], Awaitable[None]] | None:
+    if not isinstance(clock, OffsetClock):
+        return None
+
+    async def advance(delta: timedelta) -> None:
+        clock.advance(delta)
+        await worker.drain()
+
+    return advance
+
+
+def _health_routes(app: web.Application) -> None:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(request: web.Request) -> web.Response:
+        ready = await _ping(request.app[STORE])
+        request.app[METRICS].ready.set(1 if ready else 0)
+        return web.json_response({"ready": ready}, status=200 if ready else 503)
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = generate_latest(request.app[METRICS].registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+async def _ping(store: Store) -> bool:
+    try:
+        return await asyncio.wait_for(store.ping(), timeout=2.0)
+    except Exception:
+        return False
+
+
+def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as error:
+            error_id = uuid.uuid4().hex[:12]
+            metrics.errors.inc()
+            where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
+            log.error(
+                "unhandled_error", error_id=error_id, error=type(error).__name__, where=where[-5:]
+            )
+            message = f"Sorry, something went wrong on our side. Error id {error_id}."
+            return web.json_response({"error": message, "error_id": error_id}, status=500)
+
+    return middleware
+
+
+async def _start_digest(app: web.Application) -> None:
+    await app[ENGINE].schedule_digest()
+
+
+async def _worker_context(app: web.Application) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(app[WORKER].run(stop))
+    app[BACKGROUND].append(task)
+    yield
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=5)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,239 @@
+"""The ``oohbot`` command line (see README: CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import OffsetClock, SystemClock
+from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.directory import DirectoryError, load_directory
+from bot.logs import configure_logging, get_logger
+from bot.services import StartupError, load_checked_directory, opened_store
+from flows.directory import find_problems
+
+log = get_logger("cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oohbot", description="Out-of-hours information-sharing bot"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser(
+        "serve", help="run the HTTP server (Slack, Teams, web console) and worker"
+    )
+    serve.add_argument("--no-worker", action="store_true", help="do not run the scheduler worker")
+    sub.add_parser("worker", help="run the scheduler worker alone")
+    directory = sub.add_parser("directory", help="nominated-officer directory tools")
+    directory.add_argument("action", choices=["check"])
+    flow = sub.add_parser("flow", help="state machine tools")
+    flow.add_argument("action", choices=["diagram"])
+    flow.add_argument("--machine", choices=["conversation", "request"], default="conversation")
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit.add_argument("action", choices=["verify", "export"])
+    audit.add_argument("--ref", help="only this request reference")
+    audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    requests = sub.add_parser("requests", help="requests tools")
+    requests.add_argument("action", choices=["list"])
+    requests.add_argument("--overdue", action="store_true", help="only overdue forms")
+    requests.add_argument("--format", choices=["table", "json"], default="table")
+    keys = sub.add_parser("keys", help="encryption key tools")
+    keys.add_argument("action", choices=["generate", "rotate"])
+    for command in sub.choices.values():
+        command.add_argument(
+            "--config", help="path of app.yaml (default: $OOHBOT_CONFIG, ./app.yaml)"
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``oohbot`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (ConfigError, StartupError, DirectoryError) as error:
+        print(f"oohbot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "flow":
+        return _flow_diagram(args.machine)
+    if args.command == "keys" and args.action == "generate":
+        from store.crypto import generate_key
+
+        print(generate_key())
+        return 0
+    settings = load_settings(config_path(args.config, os.environ))
+    configure_logging(settings.service.log_level)
+    commands = {
+        "serve": lambda: asyncio.run(_serve(settings, worker=not args.no_worker)),
+        "worker": lambda: asyncio.run(_worker(settings)),
+        "directory": lambda: _directory_check(settings),
+        "audit": lambda: asyncio.run(_audit(settings, args.action, args.ref, args.format)),
+        "requests": lambda: asyncio.run(_requests(settings, args.overdue, args.format)),
+        "keys": lambda: asyncio.run(_rotate(settings)),
+    }
+    result: int = commands[args.command]()
+    return result
+
+
+def _flow_diagram(machine: str) -> int:
+    if machine == "conversation":
+        from flows.conversation import ConversationFlow
+
+        from flows.policy import Policy
+
+        print(ConversationFlow(Policy()).diagram())
+    else:
+        from flows.lifecycle import RequestFlow
+
+        print(RequestFlow().diagram())
+    return 0
+
+
+def _directory_check(settings: Settings) -> int:
+    try:
+        directory = load_directory(settings.directory)
+    except DirectoryError as error:
+        print(f"{settings.directory}:\n{error}", file=sys.stderr)
+        return 1
+    problems = find_problems(directory, datetime.now(UTC).date())
+    for problem in problems:
+        print(f"{settings.directory}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    people = len(directory.officers)
+    print(
+        f"{settings.directory}: OK ({len(directory.organisations)} organisations, {people} officers)"
+    )
+    return 0
+
+
+async def _serve(settings: Settings, *, worker: bool) -> int:
+    from bot.app import build_app
+
+    directory = load_checked_directory(settings)
+    clock = OffsetClock() if settings.service.environment == "development" else SystemClock()
+    async with opened_store(settings, os.environ) as store:
+        app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=worker)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        listen = settings.service.listen
+        await web.TCPSite(runner, listen.host, listen.port).start()
+        print(f"oohbot is listening on http://{listen.host}:{listen.port}/", flush=True)
+        log.info("serving", host=listen.host, port=listen.port, worker=worker)
+        await _until_signal()
+        log.info("shutting_down")
+        await runner.cleanup()
+    return 0
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _worker(settings: Settings) -> int:
+    from bot.app import WORKER, build_app
+
+    directory = load_checked_directory(settings)
+    async with opened_store(settings, os.environ) as store:
+        app = build_app(
+            settings, clock=SystemClock(), store=store, directory=directory, run_worker=False
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker_started")
+        await app[WORKER].run(stop)
+    return 0
+
+
+async def _audit(settings: Settings, action: str, ref: str | None, fmt: str) -> int:
+    from store.audit import export, verify
+
+    async with opened_store(settings, os.environ) as store:
+        entries = await store.audit_entries(ref)
+    if action == "export":
+        sys.stdout.write(export(entries, fmt))  # type: ignore[arg-type]
+        return 0
+    result = verify(await _all_entries(settings) if ref else entries)
+    if result.ok:
+        print(f"audit chain OK ({len(entries)} entries)")
+        return 0
+    print(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
+    return 1
+
+
+async def _all_entries(settings: Settings) -> list[Any]:
+    async with opened_store(settings, os.environ) as store:
+        return await store.audit_entries(None)
+
+
+async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:
+    from flows.request import Request
+
+    async with opened_store(settings, os.environ) as store:
+        rows = [Request.model_validate(v.data) for v in await store.list_requests()]
+    if overdue:
+        rows = [r for r in rows if r.state == "retro_overdue"]
+    listing = [_row(r) for r in sorted(rows, key=lambda r: r.created_at)]
+    if fmt == "json":
+        print(json.dumps(listing, indent=2))
+    else:
+        _print_table(listing)
+    return 0
+
+
+def _row(request: Any) -> dict[str, str]:
+    def at(moment: datetime | None) -> str:
+        return moment.isoformat(timespec="minutes") if moment else ""
+
+    return {
+        "ref": request.ref,
+        "state": request.state,
+        "requester": request.requester,
+        "org": request.org,
+        "created": at(request.created_at),
+        "response_due": at(request.response_due_at),
+        "form_due": at(request.retro_due_at),
+    }
+
+
+def _print_table(rows: list[dict[str, str]]) -> None:
+    if not rows:
+        print("No requests.")
+        return
+    headers = list(rows[0])
+    widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in headers}
+    print("  ".join(h.upper().ljust(widths[h]) for h in headers))
+    for row in rows:
+        print("  ".join(row[h].ljust(widths[h]) for h in headers))
+
+
+async def _rotate(settings: Settings) -> int:
+    async with opened_store(settings, os.environ) as store:
+        count = await store.reencrypt()
+    print(f"re-encrypted {count} values with the newest key")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""The scheduler worker: claims due jobs from the store and runs them through the engine.
+
+At-least-once: a job is completed only after its handler returned; a crash leaves it claimed
+and it reappears when its lease runs out. Handlers re-check the request's state, so a job
+that runs twice, or after its purpose is gone, does nothing the second time. A job that keeps
+failing is retried with backoff and finally dead-lettered, which alerts the SPOC channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.logs import get_logger
+from bot.metrics import Metrics
+from flows.messages import Text
+from flows.policy import Timers
+from store.base import Job, Store
+
+log = get_logger("worker")
+BATCH = 50
+MAX_BACKOFF_SECONDS = 600.0
+
+
+class JobRunner(Protocol):
+    async def run_job(self, job: Job) -> None: ...
+
+
+class Alerter(Protocol):
+    async def to_channel(self, message: Text) -> None: ...
+
+
+class Worker:
+    """Runs due jobs; ``run_once`` for tests and the clock control, ``run`` in production."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        runner: JobRunner,
+        alerter: Alerter,
+        clock: Clock,
+        timers: Timers,
+        metrics: Metrics,
+    ) -> None:
+        self._store = store
+        self._runner = runner
+        self._alerter = alerter
+        self._clock = clock
+        self._timers = timers
+        self._metrics = metrics
+
+    async def run_once(self) -> int:
+        """Claim and run one batch of due jobs; returns how many were claimed."""
+        now = self._clock.now().timestamp()
+        lease = self._timers.job_lease.total_seconds()
+        claimed = await self._store.claim(now, lease, BATCH)
+        for job in claimed:
+            await self._run(job)
+        return len(claimed)
+
+    async def drain(self, rounds: int = 100) -> int:
+        """Run batches until nothing is due (jobs scheduled for 'now' by jobs included)."""
+        total = 0
+        for _ in range(rounds):
+            count = await self.run_once()
+            total += count
+            if count == 0:
+                break
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set."""
+        poll = self._timers.job_poll.total_seconds()
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                log.exception("worker_poll_failed")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll)
+
+    async def _run(self, job: Job) -> None:
+        try:
+            await self._runner.run_job(job)
+        except Exception as error:
+            log.error("job_failed", job=job.id, kind=job.kind, error=type(error).__name__)
+            await self._failed(job)
+            return
+        await self._store.complete(job)
+        self._metrics.jobs.labels(kind=job.kind, result="ok").inc()
+
+    async def _failed(self, job: Job) -> None:
+        self._metrics.jobs.labels(kind=job.kind, result="failed").inc()
+        backoff = min(2.0**job.attempts * 5.0, MAX_BACKOFF_SECONDS)
+        due = self._clock.now().timestamp() + backoff
+        if await self._store.retry(job, due, self._timers.job_max_attempts):
+            return
+        self._metrics.jobs.labels(kind=job.kind, result="dead").inc()
+        ref = job.payload.get("ref", "")
+        await self._alerter.to_channel(
+            Text(
+                f"A scheduled {job.kind.replace('_', ' ')} for {ref or 'oohbot'} failed "
+                f"{job.attempts} times and has stopped. Please check it by hand."
+            )
+        )
