@@ -1,0 +1,87 @@
+"""Fixtures for engine scenario tests: the real engine on both stores, an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.config import Settings, parse_settings
+from bot.delivery import Delivery
+from bot.directory import load_directory
+from bot.engine import Engine
+from bot.metrics import Metrics
+from bot.worker import Worker
+from store.base import Store
+from store.crypto import generate_key, load_cipher
+from store.factory import open_store
+from tests.night import Night, RecordingSender
+
+ROOT = Path(__file__).resolve().parents[2]
+SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+TIMERS = {
+    "conversation_idle": "30m",
+    "conversation_idle_warning": "5m",
+    "spoc_ack": "10m",
+    "spoc_rota_rounds": 1,
+    "response_due": "2h",
+    "response_warning": "30m",
+    "retrospective_due": "72h",
+    "retrospective_reminders": ["24h", "2h"],
+    "overdue_nudge_every": "24h",
+    "ig_after_nudges": 2,
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    raw = {"directory": str(ROOT / "directory.example.yaml"), "timers": TIMERS}
+    return parse_settings(raw, {}, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'night.db'}"
+    else:
+        url = request.getfixturevalue("redis_url")
+    cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
+    opened = open_store(url, cipher)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def night(settings: Settings, store: Store) -> Night:
+    clock = FrozenClock(SATURDAY_2AM)
+    metrics = Metrics()
+    directory = load_directory(settings.directory)
+    sender = RecordingSender()
+    delivery = Delivery(
+        senders={"web": sender},
+        channels={"web": "spoc"},
+        directory=directory,
+        store=store,
+        metrics=metrics,
+    )
+    engine = Engine(
+        settings=settings,
+        store=store,
+        directory=directory,
+        clock=clock,
+        delivery=delivery,
+        metrics=metrics,
+    )
+    worker = Worker(
+        store=store,
+        runner=engine,
+        alerter=delivery,
+        clock=clock,
+        timers=settings.timers,
+        metrics=metrics,
+    )
+    return Night(engine=engine, worker=worker, clock=clock, sender=sender)
