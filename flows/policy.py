@@ -47,6 +47,7 @@ class Timers(_Section):
     response_due: WallSetting = timedelta(hours=2)
     response_warning: WallSetting = timedelta(minutes=30)
     retrospective_due: DurationSetting = Duration(wall=timedelta(hours=72))
+    retrospective_after_decline: bool = True  # the form backs up the request (S4 App4 §1.5c)
     retrospective_reminders: tuple[WallSetting, ...] = (timedelta(hours=24), timedelta(hours=2))
     overdue_nudge_every: WallSetting = timedelta(hours=24)
     ig_after_nudges: int = Field(default=2, ge=0)
