@@ -1,0 +1,82 @@
+"""Every Redis key and SQLite table name oohbot uses, in one place (like arq's ``constants.py``).
+
+Redis keys share the ``oohbot:`` prefix so one Redis database can be inspected, backed up or
+flushed as a unit. Functions build the keys that carry a variable part.
+"""
+
+from __future__ import annotations
+
+# Top-level keys of a request document that hold personal data. The store seals them into one
+# encrypted blob bound to the reference; every other key (ids, states, times) stays readable so
+# operators can list and debug requests without the encryption key. Sessions are sealed whole.
+SEALED_KEYS: tuple[str, ...] = ("answers", "decision_note", "info", "retro")
+
+# Where the sealed blob sits inside a stored request document.
+SEALED_FIELD = "_sealed"
+
+# Associated-data prefixes, so a session blob can never be opened as a request blob and back.
+SESSION_AAD = "session:"
+REQUEST_AAD = "request:"
+
+# --- Redis ---------------------------------------------------------------------------------
+
+PREFIX = "oohbot:"
+REQUEST_INDEX = PREFIX + "requests"  # set of every reference
+JOBS_DUE = PREFIX + "jobs:due"  # sorted set: job id scored by due time
+JOBS_DEAD = PREFIX + "jobs:dead"  # hash: job id -> JSON of the dead job
+AUDIT_LOG = PREFIX + "audit"  # list of JSON entries, oldest first
+JOB_PREFIX = PREFIX + "job:"  # + job id -> hash (kind, due_at, payload, attempts, lease)
+
+
+def session_key(key: str) -> str:
+    """The sealed session document (a string)."""
+    return f"{PREFIX}session:{key}"
+
+
+def request_key(ref: str) -> str:
+    """A request: hash with ``version`` and ``doc`` (JSON, personal data sealed)."""
+    return f"{PREFIX}request:{ref}"
+
+
+def reference_key(prefix: str, year: int) -> str:
+    """The counter behind ``next_reference_number``."""
+    return f"{PREFIX}refno:{prefix}:{year}"
+
+
+def lock_key(key: str) -> str:
+    """A per-conversation lock holding its owner's token."""
+    return f"{PREFIX}lock:{key}"
+
+
+def job_key(job_id: str) -> str:
+    """A job's hash; see ``JOB_PREFIX``."""
+    return JOB_PREFIX + job_id
+
+
+def seen_key(event_id: str) -> str:
+    """Delivery de-duplication marker."""
+    return f"{PREFIX}seen:{event_id}"
+
+
+def address_key(platform: str, key: str) -> str:
+    """How to reach someone proactively on a platform."""
+    return f"{PREFIX}address:{platform}:{key}"
+
+
+def handles_key(card_id: str) -> str:
+    """List of delivered copies of a card."""
+    return f"{PREFIX}handles:{card_id}"
+
+
+# --- SQLite tables -------------------------------------------------------------------------
+
+T_SESSIONS = "sessions"
+T_REQUESTS = "requests"
+T_REFERENCES = "reference_counters"
+T_LOCKS = "locks"
+T_JOBS = "jobs"
+T_DEAD_JOBS = "dead_jobs"
+T_SEEN = "seen_events"
+T_ADDRESSES = "addresses"
+T_HANDLES = "handles"
+T_AUDIT = "audit"

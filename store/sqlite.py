@@ -1,0 +1,390 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Each ``SqliteStore`` owns one connection used from one worker thread (sqlite3 connections are
+not meant to be shared across threads), so calls from the event loop are serialised in-process
+while other processes (``oohbot serve`` next to a CLI command) coordinate through SQLite's own
+locking: every read-modify-write runs in a ``BEGIN IMMEDIATE`` transaction, which takes the
+write lock up front instead of failing on upgrade, and ``busy_timeout`` waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from store import keys as k
+from store.audit import make_entry
+from store.base import AlreadyExists, AuditEntry, Document, Job, LockTimeout, StoreError, Versioned
+from store.crypto import (
+    Cipher,
+    open_request,
+    open_session,
+    reseal_request,
+    reseal_session,
+    seal_request,
+    seal_session,
+)
+
+T = TypeVar("T")
+BUSY_TIMEOUT_SECONDS = 10.0
+LOCK_POLL_SECONDS = 0.02
+JOB_COLUMNS = "id, kind, due_at, payload, attempts, lease"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {k.T_SESSIONS} (key TEXT PRIMARY KEY, token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_REQUESTS} (
+    ref TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_REFERENCES} (
+    prefix TEXT NOT NULL, year INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (prefix, year));
+CREATE TABLE IF NOT EXISTS {k.T_LOCKS} (
+    key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_JOBS} (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, due_at REAL NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, lease TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS {k.T_JOBS}_due ON {k.T_JOBS} (due_at);
+CREATE TABLE IF NOT EXISTS {k.T_DEAD_JOBS} (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, due_at REAL NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL, lease TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_SEEN} (event_id TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS {k.T_SEEN}_expiry ON {k.T_SEEN} (expires_at);
+CREATE TABLE IF NOT EXISTS {k.T_ADDRESSES} (
+    platform TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (platform, key));
+CREATE TABLE IF NOT EXISTS {k.T_HANDLES} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {k.T_HANDLES}_card ON {k.T_HANDLES} (card_id);
+CREATE TABLE IF NOT EXISTS {k.T_AUDIT} (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    ref TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {k.T_AUDIT}_ref ON {k.T_AUDIT} (ref);
+"""
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5])
+
+
+def _audit(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7])
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file; see the module docstring for the concurrency model."""
+
+    def __init__(self, path: Path, cipher: Cipher) -> None:
+        self._path = path
+        self._cipher = cipher
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    # plumbing -----------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None or self._conn is None:
+            raise StoreError("SqliteStore used before open()")
+        conn = self._conn
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+
+    async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a write transaction taken up front (BEGIN IMMEDIATE)."""
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._run(run)
+
+    def _connect(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+        conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and
+        # a lost decision or audit entry matters far more than the few writes per minute cost.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.executescript(SCHEMA)
+        return conn
+
+    async def open(self) -> None:
+        """Create the file and schema if needed."""
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oohbot-sqlite")
+        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
+
+    async def close(self) -> None:
+        """Close the connection and its thread."""
+        if self._conn is not None:
+            await self._run(lambda conn: conn.close())
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        self._conn, self._executor = None, None
+
+    async def ping(self) -> bool:
+        """True if the database answers."""
+        try:
+            return await self._run(lambda c: c.execute("SELECT 1").fetchone() == (1,))
+        except (sqlite3.Error, StoreError):
+            return False
+
+    # locks ------------------------------------------------------------------------------
+
+    def lock(
+        self, key: str, ttl: float = 30.0, wait: float = 10.0
+    ) -> AbstractAsyncContextManager[None]:
+        """Exclusive per-key lock shared by every process using this file."""
+        return self._locked(key, ttl, wait)
+
+    @asynccontextmanager
+    async def _locked(self, key: str, ttl: float, wait: float) -> AsyncIterator[None]:
+        token = uuid.uuid4().hex
+        deadline = asyncio.get_running_loop().time() + wait
+        while not await self._tx(lambda c: self._try_lock(c, key, token, ttl)):
+            if asyncio.get_running_loop().time() >= deadline:
+                raise LockTimeout(f"lock {key!r} still held after {wait:.1f}s")
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            await self._tx(
+                lambda c: c.execute(
+                    f"DELETE FROM {k.T_LOCKS} WHERE key=? AND token=?", (key, token)
+                )
+            )
+
+    @staticmethod
+    def _try_lock(conn: sqlite3.Connection, key: str, token: str, ttl: float) -> bool:
+        # Wall-clock time, not the injected clock: lock expiry must agree across processes
+        # and protects against a real crashed holder, whatever time the tests pretend it is.
+        now = time.time()
+        row = conn.execute(f"SELECT expires_at FROM {k.T_LOCKS} WHERE key=?", (key,)).fetchone()
+        if row is not None and row[0] > now:
+            return False
+        conn.execute(
+            f"INSERT OR REPLACE INTO {k.T_LOCKS} (key, token, expires_at) VALUES (?, ?, ?)",
+            (key, token, now + ttl),
+        )
+        return True
+
+    # sessions ---------------------------------------------------------------------------
+
+    async def load_session(self, key: str) -> Document | None:
+        """The session document, decrypted, or None."""
+        sql = f"SELECT token FROM {k.T_SESSIONS} WHERE key=?"
+        row = await self._run(lambda c: c.execute(sql, (key,)).fetchone())
+        return None if row is None else open_session(self._cipher, key, row[0])
+
+    async def save_session(self, key: str, data: Document) -> None:
+        """Seal and store the session document."""
+        token = seal_session(self._cipher, key, data)
+        sql = f"INSERT OR REPLACE INTO {k.T_SESSIONS} (key, token) VALUES (?, ?)"
+        await self._tx(lambda c: c.execute(sql, (key, token)))
+
+    async def delete_session(self, key: str) -> None:
+        """Forget the session."""
+        await self._tx(lambda c: c.execute(f"DELETE FROM {k.T_SESSIONS} WHERE key=?", (key,)))
+
+    # requests ---------------------------------------------------------------------------
+
+    async def create_request(self, ref: str, data: Document) -> None:
+        """Insert at version 1; ``AlreadyExists`` if taken."""
+        doc = seal_request(self._cipher, ref, data)
+        sql = f"INSERT INTO {k.T_REQUESTS} (ref, version, doc) VALUES (?, 1, ?)"
+        try:
+            await self._tx(lambda c: c.execute(sql, (ref, doc)))
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"request {ref} already exists") from None
+
+    async def get_request(self, ref: str) -> Versioned | None:
+        """The request and its version, or None."""
+        sql = f"SELECT doc, version FROM {k.T_REQUESTS} WHERE ref=?"
+        row = await self._run(lambda c: c.execute(sql, (ref,)).fetchone())
+        if row is None:
+            return None
+        return Versioned(open_request(self._cipher, ref, row[0]), row[1])
+
+    async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
+        """Compare-and-set on the version column."""
+        doc = seal_request(self._cipher, ref, data)
+        sql = f"UPDATE {k.T_REQUESTS} SET doc=?, version=version+1 WHERE ref=? AND version=?"
+        cursor = await self._tx(lambda c: c.execute(sql, (doc, ref, expected_version)))
+        return cursor.rowcount == 1
+
+    async def list_requests(self) -> list[Versioned]:
+        """Every request, in reference order."""
+        sql = f"SELECT ref, doc, version FROM {k.T_REQUESTS} ORDER BY ref"
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [Versioned(open_request(self._cipher, r[0], r[1]), r[2]) for r in rows]
+
+    async def next_reference_number(self, prefix: str, year: int) -> int:
+        """Allocate with an UPSERT … RETURNING inside a write transaction."""
+        sql = (
+            f"INSERT INTO {k.T_REFERENCES} (prefix, year, n) VALUES (?, ?, 1) "
+            "ON CONFLICT (prefix, year) DO UPDATE SET n = n + 1 RETURNING n"
+        )
+        row = await self._tx(lambda c: c.execute(sql, (prefix, year)).fetchone())
+        return int(row[0])
+
+    # jobs -------------------------------------------------------------------------------
+
+    async def schedule(self, job: Job) -> None:
+        """Insert or replace (attempts reset, lease cleared)."""
+        sql = f"INSERT OR REPLACE INTO {k.T_JOBS} ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, 0, '')"
+        args = (job.id, job.kind, job.due_at, json.dumps(job.payload))
+        await self._tx(lambda c: c.execute(sql, args))
+
+    async def cancel(self, job_id: str) -> None:
+        """Delete the job if present."""
+        await self._tx(lambda c: c.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job_id,)))
+
+    async def get_job(self, job_id: str) -> Job | None:
+        """The job as stored, or None."""
+        sql = f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} WHERE id=?"
+        row = await self._run(lambda c: c.execute(sql, (job_id,)).fetchone())
+        return None if row is None else _job(row)
+
+    async def pending_jobs(self) -> list[Job]:
+        """Every job not yet completed, soonest first."""
+        sql = f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} ORDER BY due_at, id"
+        return [_job(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+
+    async def claim(self, now: float, lease_seconds: float, limit: int) -> list[Job]:
+        """Select due jobs and lease them in one write transaction."""
+        return await self._tx(lambda c: self._claim(c, now, lease_seconds, limit))
+
+    @staticmethod
+    def _claim(conn: sqlite3.Connection, now: float, lease: float, limit: int) -> list[Job]:
+        select = f"SELECT id FROM {k.T_JOBS} WHERE due_at <= ? ORDER BY due_at, id LIMIT ?"
+        ids = [row[0] for row in conn.execute(select, (now, limit))]
+        update = (
+            f"UPDATE {k.T_JOBS} SET attempts=attempts+1, lease=?, due_at=? WHERE id=? "
+            f"RETURNING {JOB_COLUMNS}"
+        )
+        return [
+            _job(conn.execute(update, (uuid.uuid4().hex, now + lease, i)).fetchone()) for i in ids
+        ]
+
+    async def complete(self, job: Job) -> None:
+        """Delete the job if it still holds this claim's lease."""
+        sql = f"DELETE FROM {k.T_JOBS} WHERE id=? AND lease=?"
+        await self._tx(lambda c: c.execute(sql, (job.id, job.lease)))
+
+    async def retry(self, job: Job, due_at: float, max_attempts: int) -> bool:
+        """Release the claim to run at ``due_at``, or dead-letter it after ``max_attempts``."""
+        return await self._tx(lambda c: self._retry(c, job, due_at, max_attempts))
+
+    @staticmethod
+    def _retry(conn: sqlite3.Connection, job: Job, due_at: float, max_attempts: int) -> bool:
+        if job.attempts < max_attempts:
+            sql = f"UPDATE {k.T_JOBS} SET due_at=?, lease='' WHERE id=? AND lease=?"
+            conn.execute(sql, (due_at, job.id, job.lease))
+            return True
+        moved = conn.execute(
+            f"INSERT OR REPLACE INTO {k.T_DEAD_JOBS} ({JOB_COLUMNS}) "
+            f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} WHERE id=? AND lease=?",
+            (job.id, job.lease),
+        )
+        if moved.rowcount:
+            conn.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job.id,))
+        return False
+
+    async def dead_letters(self) -> list[Job]:
+        """Jobs that failed ``max_attempts`` times."""
+        sql = f"SELECT {JOB_COLUMNS} FROM {k.T_DEAD_JOBS} ORDER BY id"
+        return [_job(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+
+    # de-duplication ---------------------------------------------------------------------
+
+    async def seen(self, event_id: str, ttl_seconds: float, now: float) -> bool:
+        """Record ``event_id``; True if already recorded and not expired at ``now``."""
+        return await self._tx(lambda c: self._seen(c, event_id, now + ttl_seconds, now))
+
+    @staticmethod
+    def _seen(conn: sqlite3.Connection, event_id: str, expires: float, now: float) -> bool:
+        conn.execute(f"DELETE FROM {k.T_SEEN} WHERE expires_at <= ?", (now,))
+        sql = f"INSERT INTO {k.T_SEEN} (event_id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+        return conn.execute(sql, (event_id, expires)).rowcount == 0
+
+    # addresses and handles --------------------------------------------------------------
+
+    async def save_address(self, platform: str, key: str, address: Document) -> None:
+        """Remember how to reach ``key`` on ``platform``."""
+        sql = f"INSERT OR REPLACE INTO {k.T_ADDRESSES} (platform, key, doc) VALUES (?, ?, ?)"
+        await self._tx(lambda c: c.execute(sql, (platform, key, json.dumps(address))))
+
+    async def load_address(self, platform: str, key: str) -> Document | None:
+        """The saved address, or None."""
+        sql = f"SELECT doc FROM {k.T_ADDRESSES} WHERE platform=? AND key=?"
+        row = await self._run(lambda c: c.execute(sql, (platform, key)).fetchone())
+        return None if row is None else dict(json.loads(row[0]))
+
+    async def add_handle(self, card_id: str, handle: Document) -> None:
+        """Remember one delivered copy of a card."""
+        sql = f"INSERT INTO {k.T_HANDLES} (card_id, doc) VALUES (?, ?)"
+        await self._tx(lambda c: c.execute(sql, (card_id, json.dumps(handle))))
+
+    async def handles(self, card_id: str) -> list[Document]:
+        """Every delivered copy, in delivery order."""
+        sql = f"SELECT doc FROM {k.T_HANDLES} WHERE card_id=? ORDER BY id"
+        rows = await self._run(lambda c: c.execute(sql, (card_id,)).fetchall())
+        return [dict(json.loads(row[0])) for row in rows]
+
+    # audit ------------------------------------------------------------------------------
+
+    async def append_audit(
+        self, at: datetime, actor: str, action: str, ref: str, details: dict[str, Any]
+    ) -> AuditEntry:
+        """Read the head and append the next link in one write transaction."""
+        stamp = at.isoformat()
+        return await self._tx(lambda c: self._append(c, stamp, actor, action, ref, details))
+
+    @staticmethod
+    def _append(
+        conn: sqlite3.Connection, at: str, actor: str, action: str, ref: str, details: Document
+    ) -> AuditEntry:
+        row = conn.execute(f"SELECT * FROM {k.T_AUDIT} ORDER BY seq DESC LIMIT 1").fetchone()
+        entry = make_entry(None if row is None else _audit(row), at, actor, action, ref, details)
+        conn.execute(
+            f"INSERT INTO {k.T_AUDIT} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.seq, at, actor, action, ref, json.dumps(details), entry.prev_hash, entry.hash),
+        )
+        return entry
+
+    async def audit_entries(self, ref: str | None = None) -> list[AuditEntry]:
+        """The chain oldest first, optionally only one reference's entries."""
+        where, args = ("WHERE ref=?", (ref,)) if ref is not None else ("", ())
+        sql = f"SELECT * FROM {k.T_AUDIT} {where} ORDER BY seq"
+        return [_audit(r) for r in await self._run(lambda c: c.execute(sql, args).fetchall())]
+
+    # keys -------------------------------------------------------------------------------
+
+    async def reencrypt(self) -> int:
+        """Re-seal sessions and requests written with an older key."""
+        return await self._tx(self._reencrypt)
+
+    def _reencrypt(self, conn: sqlite3.Connection) -> int:
+        count = 0
+        for key, token in conn.execute(f"SELECT key, token FROM {k.T_SESSIONS}").fetchall():
+            new = reseal_session(self._cipher, key, token)
+            if new is not None:
+                conn.execute(f"UPDATE {k.T_SESSIONS} SET token=? WHERE key=?", (new, key))
+                count += 1
+        for ref, doc in conn.execute(f"SELECT ref, doc FROM {k.T_REQUESTS}").fetchall():
+            new = reseal_request(self._cipher, ref, doc)
+            if new is not None:
+                conn.execute(f"UPDATE {k.T_REQUESTS} SET doc=? WHERE ref=?", (new, ref))
+                count += 1
+        return count
