@@ -111,8 +111,8 @@ return 1
 # The injected ``now`` decides whether a mark is still live (as in SQLite); PX only makes
 # Redis forget old marks on its own.
 SEEN = """
-local until = redis.call('GET', KEYS[1])
-if until and tonumber(until) > tonumber(ARGV[1]) then return 1 end
+local expires = redis.call('GET', KEYS[1])
+if expires and tonumber(expires) > tonumber(ARGV[1]) then return 1 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 0
 """
