@@ -1,0 +1,92 @@
+"""The Teams turn handler: remember where people are, hand events to the engine, reply.
+
+Replies to something said in a personal chat go back to that chat. Replies to a click in a
+channel (the decision note card, "you are not authorised") go to the clicker's personal chat,
+so nothing about one officer's action is posted for the whole channel; only if that chat cannot
+be reached is the reply threaded under the card. One outermost handler turns any failure into
+a short message with an error id and a log line without personal data.
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.schema import ActivityTypes
+
+from adapters.base import Address, Handler, Unreachable
+from adapters.teams.inbound import to_inbound
+from adapters.teams.references import References
+from adapters.teams.retry import Backoff
+from adapters.teams.sender import TeamsSender, post
+from bot.logs import get_logger
+from flows.inbound import Inbound
+from flows.messages import Message, Text
+
+log = get_logger("teams")
+
+
+class TeamsBot(ActivityHandler):  # type: ignore[misc]
+    """Translates activities for the engine; holds no business rule."""
+
+    def __init__(self, handler: Handler, references: References, sender: TeamsSender) -> None:
+        self._handler = handler
+        self._references = references
+        self._sender = sender
+
+    @property
+    def backoff(self) -> Backoff:
+        return self._sender.backoff
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        try:
+            await super().on_turn(turn_context)
+        except Exception as error:
+            await self._failed(turn_context, error)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        await self._references.remember(turn_context.activity)
+        inbound = to_inbound(turn_context.activity)
+        if inbound is None:
+            return
+        log.info(
+            "teams_inbound", kind=inbound.kind, action=inbound.action, activity=inbound.event_id
+        )
+        replies = await self._handler.handle(inbound)
+        for message in replies:
+            await self._reply(turn_context, inbound, message)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        await self._references.remember(turn_context.activity)
+
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        await self._references.remember(turn_context.activity)
+
+    async def _reply(self, turn: TurnContext, inbound: Inbound, message: Message) -> None:
+        if inbound.in_channel:
+            clicker = Address(
+                platform="teams", kind="user", id=inbound.user_id, tenant=inbound.tenant
+            )
+            try:
+                await self._sender.send(clicker, message)
+                return
+            except Unreachable:
+                log.warning("teams_private_reply_unreachable", activity=inbound.event_id)
+        reference = TurnContext.get_conversation_reference(turn.activity)
+        await post(turn, reference, message, self.backoff)
+
+    async def _failed(self, turn: TurnContext, error: Exception) -> None:
+        error_id = uuid.uuid4().hex[:12]
+        where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
+        log.error(
+            "teams_turn_failed", error_id=error_id, error=type(error).__name__, where=where[-5:]
+        )
+        if turn.activity.type != ActivityTypes.message:
+            return
+        sorry = Text(f"Sorry, something went wrong on our side. Error id {error_id}.")
+        try:
+            reference = TurnContext.get_conversation_reference(turn.activity)
+            await post(turn, reference, sorry, self.backoff)
+        except Exception:
+            log.error("teams_error_reply_failed", error_id=error_id)

@@ -1,0 +1,214 @@
+"""Neutral messages → Adaptive Cards (and the Bot Framework activity that carries them).
+
+Every message becomes one Adaptive Card, so all user text sits in escaped ``TextBlock``s and
+the activity's ``summary`` (what a phone notification shows) is ``Message.notification``,
+which never carries personal data. The activity has no ``text``.
+
+Stable ids (DESIGN.md): a question's container has ``id`` ``ask:<field>``; a choice button is
+an ``Action.Submit`` with data ``{"action": "answer:<field>:<option>", "field", "option"}``; a
+multi-choice question is an ``Input.ChoiceSet`` (``id`` ``answer:<field>``) with a Continue
+button ``{"action": "answer:<field>", "field"}``; card buttons carry
+``{"action": <action_id>, "ref": <value>}``; a form's inputs have ``id`` ``<prefix>:<key>``
+(``decision:note``, ``retro:<field>``) and its submit button carries
+``{"action": <form_id>, "ref", "context", "prefix", "multi": [keys]}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+
+from adapters.teams.escape import escape
+from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
+
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.4"
+MAX_ACTIONS_PER_SET = 5
+FORM_PREFIXES = {"spoc:decision": "decision", "retro:submit": "retro"}
+_STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+Element = dict[str, Any]
+
+
+def to_activity(message: Message) -> Activity:
+    """The message activity that shows ``message``."""
+    attachment = Attachment(content_type=CONTENT_TYPE, content=render(message))
+    return Activity(
+        type=ActivityTypes.message,
+        summary=message.notification,
+        attachments=[attachment],
+    )
+
+
+def render(message: Message) -> Element:
+    """The Adaptive Card for one neutral message."""
+    if isinstance(message, Text):
+        return _card([_text(message.text)])
+    if isinstance(message, Question):
+        return _question(message)
+    if isinstance(message, Card):
+        return _structured(message)
+    return _form(message)
+
+
+def form_prefix(form_id: str) -> str:
+    """The input id prefix of a form: ``spoc:decision`` → ``decision``, ``retro:submit`` →
+    ``retro``."""
+    return FORM_PREFIXES.get(form_id, form_id.split(":", 1)[0])
+
+
+# --- building blocks ----------------------------------------------------------------------
+
+
+def _card(body: list[Element], actions: Sequence[Element] = ()) -> Element:
+    card: Element = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": VERSION,
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
+    if actions:
+        card["actions"] = list(actions)
+    return card
+
+
+def _text(text: str, **style: Any) -> Element:
+    return {"type": "TextBlock", "text": escape(text), "wrap": True, **style}
+
+
+def _submit(title: str, data: dict[str, Any], style: str = "default") -> Element:
+    element: Element = {"type": "Action.Submit", "title": title, "data": data}
+    if style != "default":
+        element["style"] = style
+    return element
+
+
+def _action_sets(actions: Sequence[Element]) -> list[Element]:
+    """Buttons in the body, at most five a row (Teams shows only a few top-level actions)."""
+    return [
+        {"type": "ActionSet", "actions": list(actions[i : i + MAX_ACTIONS_PER_SET])}
+        for i in range(0, len(actions), MAX_ACTIONS_PER_SET)
+    ]
+
+
+def _choices(choices: Iterable[Choice]) -> list[Element]:
+    return [{"title": c.label, "value": c.key} for c in choices]
+
+
+# --- questions ----------------------------------------------------------------------------
+
+
+def _question(question: Question) -> Element:
+    items = [_text(question.prompt)]
+    if question.hint:
+        items.append(_text(question.hint, isSubtle=True, size="Small"))
+    body: list[Element] = [{"type": "Container", "id": f"ask:{question.field}", "items": items}]
+    if question.multi:
+        body += _multi_choice(question)
+    else:
+        body += _action_sets([_answer_button(question.field, c) for c in question.choices])
+    return _card(body)
+
+
+def _answer_button(field: str, choice: Choice) -> Element:
+    data = {"action": f"answer:{field}:{choice.key}", "field": field, "option": choice.key}
+    return _submit(choice.label, data)
+
+
+def _multi_choice(question: Question) -> list[Element]:
+    choice_set: Element = {
+        "type": "Input.ChoiceSet",
+        "id": f"answer:{question.field}",
+        "isMultiSelect": True,
+        "style": "expanded",
+        "choices": _choices(question.choices),
+    }
+    data = {"action": f"answer:{question.field}", "field": question.field}
+    return [choice_set, *_action_sets([_submit("Continue", data, "positive")])]
+
+
+# --- cards --------------------------------------------------------------------------------
+
+
+def _structured(card: Card) -> Element:
+    body: list[Element] = [_text(card.title, weight="Bolder", size="Medium")]
+    for field in card.fields:
+        body += _field(field)
+    if card.status:
+        body.append(_text(card.status, weight="Bolder", color="Accent", spacing="Medium"))
+    return _card(
+        [{"type": "Container", "id": card.card_id, "items": body}],
+        [_button(a) for a in card.actions],
+    )
+
+
+def _field(field: CardField) -> list[Element]:
+    elements = [
+        _text(field.label, isSubtle=True, weight="Bolder", spacing="Small"),
+        _text(field.value, spacing="None"),
+    ]
+    if field.action is not None:
+        elements += _action_sets([_button(field.action)])
+    return elements
+
+
+def _button(action: Action) -> Element:
+    data = {"action": action.action_id, "ref": action.value}
+    return _submit(action.label, data, _STYLES[action.style])
+
+
+# --- forms --------------------------------------------------------------------------------
+
+
+def _form(form: Form) -> Element:
+    prefix = form_prefix(form.form_id)
+    body: list[Element] = [_text(form.title, weight="Bolder", size="Medium")]
+    for field in form.fields:
+        body += _input(prefix, field)
+    data = {
+        "action": form.form_id,
+        "ref": form.ref,
+        "context": form.context,
+        "prefix": prefix,
+        "multi": [f.key for f in form.fields if f.kind == "multi"],
+    }
+    return _card(body, [_submit(form.submit_label, data, "positive")])
+
+
+def _input(prefix: str, field: FormField) -> list[Element]:
+    element: Element = {
+        "id": f"{prefix}:{field.key}",
+        "label": field.label,
+        "isRequired": not field.optional,
+        "errorMessage": "Please fill this in.",
+    }
+    element.update(_input_kind(field))
+    hint = [_text(field.hint, isSubtle=True, size="Small", spacing="None")] if field.hint else []
+    return [element, *hint]
+
+
+def _input_kind(field: FormField) -> Element:
+    value = ",".join(field.value) if isinstance(field.value, tuple) else field.value
+    kind = field.kind
+    if kind in {"choice", "multi"}:
+        return {
+            "type": "Input.ChoiceSet",
+            "choices": _choices(field.choices),
+            "isMultiSelect": kind == "multi",
+            "style": "expanded" if kind == "multi" else "compact",
+            "value": value,
+        }
+    if kind == "date" and (not value or _ISO_DATE.match(value)):
+        return {"type": "Input.Date", "value": value}
+    element: Element = {"type": "Input.Text", "value": value}
+    if kind == "long_text":
+        element["isMultiline"] = True
+    if kind == "phone":
+        element["style"] = "tel"
+    return element
