@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pytest
 import redis
@@ -130,7 +130,7 @@ class RedisRaw:
         return b"\n".join(chunks)
 
     def _values(self, key: bytes) -> list[bytes]:
-        kind = self.client.type(key)
+        kind = cast(bytes, self.client.type(key))
         c = self.client
         readers: dict[bytes, Any] = {
             b"string": lambda: [c.get(key)],

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from dataclasses import replace
+from typing import Any
 
 from store.audit import GENESIS, entry_hash, export, from_json, make_entry, verify
 from store.base import AuditEntry
@@ -37,8 +38,15 @@ def test_valid_and_empty_chains_verify() -> None:
 
 def test_detects_edit_of_each_field() -> None:
     entries = chain(4)
-    for change in ({"actor": "x"}, {"action": "x"}, {"ref": "x"}, {"at": "x"}, {"details": {}}):
-        tampered = [*entries[:2], replace(entries[2], **change), entries[3]]  # type: ignore[arg-type]
+    changes: list[dict[str, Any]] = [
+        {"actor": "x"},
+        {"action": "x"},
+        {"ref": "x"},
+        {"at": "x"},
+        {"details": {}},
+    ]
+    for change in changes:
+        tampered = [*entries[:2], replace(entries[2], **change), entries[3]]
         assert verify(tampered).first_bad_seq == 3, change
 
 
