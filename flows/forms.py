@@ -187,10 +187,12 @@ URGENT = (Choice("yes", "Yes, it cannot wait"), Choice("no", "No, it can wait"))
 
 
 def _other_chosen(answers: Mapping[str, Any]) -> bool:
+    """other risks chosen"""
     return "other" in (answers.get("info_required") or [])
 
 
 def _consent_not_obtained(answers: Mapping[str, Any]) -> bool:
+    """consent not obtained"""
     return answers.get("consent") != "obtained"
 
 

@@ -1,0 +1,718 @@
+"""The requester's conversation: triage, verification, the questions, review, submit.
+
+One ``transitions`` machine is built from a declarative definition when the flow is created and
+shared by every conversation: each step restores the state from the ``Session``, attaches a
+throw-away model, fires one trigger and detaches it (``queued=False``, so a failed condition
+really returns False). The collecting states are generated from the form spec
+(``flows.forms``), one per question; conditions on the transitions decide which question comes
+next (the first applicable unanswered one), which one ``back`` returns to, and where ``edit``
+goes.
+
+States: ``triage`` (the emergency question; the caller is verified against the directory on
+leaving it), ``verifying`` (one-time code, only for officers with a secret),
+``collecting:<field>`` per question, ``reviewing``; ends ``submitted``, ``cancelled``,
+``expired``, ``refused``, ``emergency`` and ``redirected`` (in office hours, could wait).
+
+Inputs: typed text (an answer or a command: ``help``, ``back``, ``edit <n|key|label>``,
+``keep``, ``cancel``, ``status``, ``start``/``new``), a button (``answer:<field>:<option>``,
+value the option; ``edit:<field>`` from the review card, value the field key) or a checkbox
+form (``action`` ``answer:<field>``, ``form`` ``{field: [options]}``). An answer for a field
+other than the current one is ignored and the current question repeated.
+
+Audit effects carry states, codes and field keys only, never answer values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from transitions import Machine
+
+from flows.directory import Directory
+from flows.effects import Audit, Effect, Send
+from flows.forms import (
+    FieldSpec,
+    FormContext,
+    conversation_fields,
+    resolve,
+    summary_fields,
+)
+from flows.inbound import Inbound
+from flows.messages import Action, Card, CardField, Choice, Message, Question, Text, ToSpocChannel
+from flows.policy import Policy
+from flows.validators import InvalidAnswer
+from flows.verification import Refused, check_code, verify_caller
+
+TRIAGE, VERIFYING, REVIEWING = "triage", "verifying", "reviewing"
+ENDS = ("submitted", "cancelled", "expired", "refused", "emergency", "redirected")
+NOT_BACK = frozenset({"emergency", "verify.code"})
+LOCKOUT = timedelta(minutes=30)
+VERIFIED = "verified"
+COMMANDS = (
+    "Type help for help with this question, back to go to the previous question, status to "
+    "see where you are, edit and a number to change an answer, or cancel to stop."
+)
+GREETING = (
+    "Hello. I take urgent out-of-hours requests for information from the police single point "
+    "of contact. I will ask one question at a time. " + COMMANDS
+)
+RULE_TEXT = {
+    "office_hours": "in office hours",
+    "totp": "has a one-time-code secret",
+    "several_orgs": "acts for several organisations",
+}
+
+
+def state_of(key: str) -> str:
+    """The conversation state in which ``key`` is asked."""
+    special = {"emergency": TRIAGE, "verify.code": VERIFYING, "review": REVIEWING}
+    return special.get(key, f"collecting:{key}")
+
+
+def field_of(state: str) -> str:
+    """The field asked in ``state`` ("" for an end)."""
+    special = {TRIAGE: "emergency", VERIFYING: "verify.code", REVIEWING: "review"}
+    return special.get(state, state.removeprefix("collecting:") if ":" in state else "")
+
+
+class Session(BaseModel):
+    """One person's conversation, stored (encrypted) between messages. JSON-able."""
+
+    state: str = TRIAGE
+    session_id: str = ""
+    officer_id: str | None = None
+    acts_for: list[str] = Field(default_factory=list)
+    answers: dict[str, Any] = Field(default_factory=dict)
+    history: list[str] = Field(default_factory=list)
+    code_attempts: int = 0
+    locked_until: datetime | None = None
+    return_to_review: bool = False
+    in_office_hours: bool = False
+    started_at: datetime
+    updated_at: datetime
+    idle_warned: bool = False
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """Everything a step needs from outside: the time, the directory, who is talking."""
+
+    now: datetime
+    directory: Directory
+    policy: Policy
+    in_office_hours: bool
+    platform: str
+    user_id: str
+    tenant: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A reviewed request, ready for the engine to give a reference and page the SPOC."""
+
+    officer_id: str
+    org: str
+    on_behalf_of: str
+    form: Literal["mh1", "pdp"]
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """The result of one input: the new session, replies to the person, effects, a submission."""
+
+    session: Session
+    replies: list[Message]
+    effects: list[Effect] = field(default_factory=list)
+    submission: Submission | None = None
+
+
+class _Model:
+    """What the shared machine drives during one step."""
+
+    def __init__(self, session: Session, context: FormContext, spec: tuple[FieldSpec, ...]) -> None:
+        self.state = session.state
+        self.session = session
+        self.context = context
+        self.spec = spec
+
+
+Predicate = Callable[[Any], bool]
+
+
+def _next_key(spec: Sequence[FieldSpec], answers: dict[str, Any], context: FormContext) -> str:
+    """The first applicable unanswered question, or ``review`` when all are answered."""
+    for spec_field in spec:
+        missing = spec_field.key not in answers and spec_field.key != "review"
+        if missing and spec_field.applies(answers, context):
+            return spec_field.key
+    return "review"
+
+
+def _previous_key(
+    spec: Sequence[FieldSpec], current: str, answers: dict[str, Any], context: FormContext
+) -> str | None:
+    """The applicable question before ``current`` that ``back`` returns to."""
+    keys = [f.key for f in spec]
+    earlier = spec[: keys.index(current)] if current in keys else []
+    for spec_field in reversed(earlier):
+        if spec_field.key in NOT_BACK:
+            return None
+        if spec_field.applies(answers, context):
+            return spec_field.key
+    return None
+
+
+def _is_next(key: str) -> Predicate:
+    def check(event: Any) -> bool:
+        model: _Model = event.model
+        return _next_key(model.spec, model.session.answers, model.context) == key
+
+    return check
+
+
+def _is_previous(key: str) -> Predicate:
+    def check(event: Any) -> bool:
+        model: _Model = event.model
+        current = field_of(model.state)
+        return _previous_key(model.spec, current, model.session.answers, model.context) == key
+
+    return check
+
+
+def _is_target(key: str) -> Predicate:
+    def check(event: Any) -> bool:
+        return bool(event.kwargs.get("field") == key)
+
+    return check
+
+
+def _definition(spec: Sequence[FieldSpec]) -> tuple[list[str], list[dict[str, Any]]]:
+    """States and transitions, generated from the form spec."""
+    asking = [state_of(f.key) for f in spec]
+    collecting = [state_of(f.key) for f in spec if f.key not in (*NOT_BACK, "review")]
+    editable = [state_of(f.key) for f in spec if f.in_summary]
+    live = [*asking]
+    moves: list[dict[str, Any]] = [
+        {"trigger": "danger", "source": TRIAGE, "dest": "emergency"},
+        {"trigger": "refuse", "source": [TRIAGE, VERIFYING], "dest": "refused"},
+        {"trigger": "redirect", "source": state_of("urgent_in_hours"), "dest": "redirected"},
+        {"trigger": "submit", "source": REVIEWING, "dest": "submitted"},
+        {"trigger": "cancel", "source": live, "dest": "cancelled"},
+        {"trigger": "expire", "source": live, "dest": "expired"},
+        {"trigger": "restart", "source": list(ENDS), "dest": TRIAGE},
+    ]
+    for source_index, source in enumerate(asking):
+        for dest in asking[source_index + 1 :]:
+            moves.append(_move("advance", source, dest, _is_next(field_of(dest))))
+    for source in [*collecting, REVIEWING]:
+        for dest in collecting[: max(0, _index(collecting, source))]:
+            moves.append(_move("back", source, dest, _is_previous(field_of(dest))))
+        for dest in editable:
+            moves.append(_move("edit", source, dest, _is_target(field_of(dest))))
+    return [*asking, *ENDS], moves
+
+
+def _index(states: list[str], state: str) -> int:
+    return states.index(state) if state in states else len(states)
+
+
+def _move(trigger: str, source: str, dest: str, condition: Predicate) -> dict[str, Any]:
+    return {"trigger": trigger, "source": source, "dest": dest, "conditions": [condition]}
+
+
+class ConversationFlow:
+    """The requester conversation as a pure function of (session, input, context)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.spec = conversation_fields(policy)
+        states, moves = _definition(self.spec)
+        self.states = states
+        self.moves = moves
+        self.machine = Machine(
+            model=None,
+            states=states,
+            transitions=moves,
+            initial=TRIAGE,
+            auto_transitions=False,
+            queued=False,
+            send_event=True,
+            ignore_invalid_triggers=True,
+        )
+
+    # --- public API ------------------------------------------------------------------------
+
+    def begin(self, ctx: ConversationContext) -> Step:
+        """A new conversation: greeting and the first (triage) question."""
+        session = Session(
+            session_id=_session_id(ctx),
+            in_office_hours=ctx.in_office_hours,
+            started_at=ctx.now,
+            updated_at=ctx.now,
+            history=[TRIAGE],
+        )
+        audit = Audit("conversation.started", details={"state": TRIAGE})
+        return Step(session, [Text(GREETING), self._question(session, ctx, "emergency")], [audit])
+
+    def step(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
+        """Process one input from the person."""
+        current = session.model_copy(deep=True)
+        current.updated_at, current.idle_warned = ctx.now, False
+        if self.is_finished(current):
+            return self._after_end(current, inbound, ctx)
+        if inbound.kind == "text":
+            return self._text(current, inbound.text, ctx)
+        return self._click(current, inbound, ctx)
+
+    def warn_idle(self, session: Session, ctx: ConversationContext) -> Step:
+        """Tell the person their draft will be discarded soon if they do not reply."""
+        current = session.model_copy(update={"idle_warned": True})
+        text = Text(
+            "Are you still there? I will discard this draft request in a few minutes if I do "
+            "not hear from you. Reply to carry on."
+        )
+        return Step(current, [text])
+
+    def expire(self, session: Session, ctx: ConversationContext) -> Step:
+        """End an idle conversation: nothing is sent and the answers are discarded."""
+        if self.is_finished(session):
+            return Step(session, [])
+        current = session.model_copy(deep=True)
+        before = current.state
+        self._fire(current, ctx, "expire")
+        text = Text(
+            "I have closed this draft because there was no reply for a while. Nothing was sent "
+            "and your answers have been discarded. Type start to begin again."
+        )
+        return self._end(current, [text], Audit("conversation.expired", details={"from": before}))
+
+    def is_finished(self, session: Session) -> bool:
+        """Whether the conversation has ended (or its state is no longer known)."""
+        return session.state in ENDS or session.state not in self.states
+
+    def diagram(self) -> str:
+        """Mermaid ``stateDiagram-v2`` text drawn from the machine definition."""
+        return _Diagram(self.spec, self.moves).render()
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    def _text(self, session: Session, text: str, ctx: ConversationContext) -> Step:
+        word, _, rest = text.strip().partition(" ")
+        command = word.lower()
+        handler = self._commands().get(command)
+        if handler is not None and (command == "edit" or not rest.strip()):
+            return handler(session, rest.strip(), ctx)
+        return self._answer(session, field_of(session.state), text, ctx)
+
+    def _commands(self) -> dict[str, Callable[[Session, str, ConversationContext], Step]]:
+        return {
+            "help": self._help,
+            "?": self._help,
+            "back": self._back,
+            "cancel": self._cancel,
+            "status": self._status,
+            "start": self._in_progress,
+            "new": self._in_progress,
+            "keep": self._keep,
+            "edit": self._edit,
+        }
+
+    def _click(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
+        parts = inbound.action.split(":")
+        current = field_of(session.state)
+        if parts[0] == "edit" and len(parts) == 2:
+            return self._edit(session, inbound.value or parts[1], ctx)
+        if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
+            return self._stale(session, ctx)
+        if inbound.kind == "form":
+            raw: str | list[str] = inbound.form.get(current, [])
+            return self._answer(session, current, raw, ctx)
+        return self._answer(session, current, inbound.value or ":".join(parts[2:]), ctx)
+
+    def _after_end(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
+        word = inbound.text.strip().lower() if inbound.kind == "text" else ""
+        if inbound.kind != "text" or word in ("help", "?", "status", "cancel", "back"):
+            text = "That conversation has ended. Type start to begin a new request."
+            return Step(session, [Text(text)])
+        return self._restart(session, ctx)
+
+    def _restart(self, session: Session, ctx: ConversationContext) -> Step:
+        fresh = self.begin(ctx)
+        restarted = fresh.session.model_copy(
+            update={"state": session.state, "locked_until": session.locked_until}
+        )
+        if not self._fire(restarted, ctx, "restart"):
+            restarted.state = TRIAGE  # a state from an older version of the spec
+        return Step(restarted, fresh.replies, fresh.effects)
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def _answer(
+        self, session: Session, key: str, raw: str | list[str], ctx: ConversationContext
+    ) -> Step:
+        spec_field = self._field(session, ctx, key)
+        try:
+            value = spec_field.parse(raw, ctx.now.date())
+        except InvalidAnswer as error:
+            return self._reprompt(session, ctx, error.message)
+        special = {
+            "emergency": self._on_emergency,
+            "verify.code": self._on_code,
+            "urgent_in_hours": self._on_in_hours,
+            "review": self._on_review,
+        }.get(key)
+        if special is not None:
+            return special(session, value, ctx)
+        session.answers[key] = value
+        return self._advance(session, ctx)
+
+    def _on_emergency(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        if value == "yes":
+            self._fire(session, ctx, "danger")
+            advice = Text(f"{ctx.policy.emergency_advice} Please do that now.")
+            return self._end(session, [advice], Audit("conversation.emergency"))
+        session.answers["emergency"] = "no"
+        return self._verify(session, ctx)
+
+    def _verify(self, session: Session, ctx: ConversationContext) -> Step:
+        result = verify_caller(
+            ctx.directory, ctx.platform, ctx.user_id, ctx.tenant, ctx.now.date(), ctx.policy
+        )
+        if isinstance(result, Refused):
+            return self._refuse(session, ctx, result.code, result.message)
+        session.officer_id, session.acts_for = result.officer.id, list(result.acts_for)
+        if session.locked_until is not None and ctx.now < session.locked_until:
+            return self._refuse(session, ctx, "locked", self._locked_text(ctx))
+        verified = Audit("conversation.verified", details={"officer": result.officer.id})
+        return self._advance(session, ctx, effects=[verified])
+
+    def _on_code(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        officer = ctx.directory.officer(session.officer_id or "")
+        secret = officer.totp_secret if officer else None
+        if secret and check_code(secret, str(value), ctx.now):
+            session.answers["verify.code"], session.code_attempts = VERIFIED, 0
+            return self._advance(session, ctx, effects=[Audit("verification.passed")])
+        session.code_attempts += 1
+        failed = Audit("verification.failed", details={"attempt": session.code_attempts})
+        left = ctx.policy.totp_attempts - session.code_attempts
+        if left > 0:
+            plural = "try" if left == 1 else "tries"
+            message = f"That code did not match. You have {left} more {plural}."
+            return self._reprompt(session, ctx, message, [failed])
+        return self._lock(session, ctx, failed)
+
+    def _lock(self, session: Session, ctx: ConversationContext, failed: Audit) -> Step:
+        session.locked_until = ctx.now + LOCKOUT
+        notice = Text(
+            "An out-of-hours request was stopped after repeated wrong verification codes. "
+            "Details are in the audit log; treat any follow-up phone call with care."
+        )
+        locked = Audit("verification.locked", details={"attempts": session.code_attempts})
+        step = self._refuse(session, ctx, "locked", self._locked_text(ctx))
+        effects = [failed, locked, Send(ToSpocChannel(), notice), *step.effects]
+        return Step(step.session, step.replies, effects)
+
+    def _locked_text(self, ctx: ConversationContext) -> str:
+        return (
+            "For security I have locked out-of-hours requests from your account for now, after "
+            f"too many wrong codes. {ctx.policy.refusal_contact} If someone is in immediate "
+            f"danger: {ctx.policy.emergency_advice}"
+        )
+
+    def _refuse(self, session: Session, ctx: ConversationContext, code: str, text: str) -> Step:
+        self._fire(session, ctx, "refuse")
+        return self._end(
+            session, [Text(text)], Audit("conversation.refused", details={"code": code})
+        )
+
+    def _on_in_hours(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        if value == "yes":
+            session.answers["urgent_in_hours"] = "yes"
+            return self._advance(session, ctx)
+        self._fire(session, ctx, "redirect")
+        text = Text(f"Thank you. {ctx.policy.in_hours_route} Nothing has been sent.")
+        return self._end(session, [text], Audit("conversation.redirected_in_hours"))
+
+    def _on_review(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        if value == "submit":
+            return self._submit(session, ctx)
+        if value == "cancel":
+            return self._cancel(session, "", ctx)
+        text = Text(
+            "Which answer would you like to change? Type edit and its number, for example "
+            "edit 3, or use a Change button."
+        )
+        return Step(session, [text, self._question(session, ctx, "review")])
+
+    def _submit(self, session: Session, ctx: ConversationContext) -> Step:
+        answers = self._final_answers(session, ctx)
+        officer = ctx.directory.officer(session.officer_id or "")
+        org = officer.org if officer else (session.acts_for or [""])[0]
+        submission = Submission(
+            officer_id=session.officer_id or "",
+            org=org,
+            on_behalf_of=str(answers.get("on_behalf_of") or org),
+            form="pdp" if answers.get("form") == "pdp" else "mh1",
+            answers=answers,
+        )
+        self._fire(session, ctx, "submit")
+        audit = Audit("conversation.submitted", details={"fields": sorted(answers)})
+        text = Text("Thank you. I am sending your request to the police SPOC now.")
+        step = self._end(session, [text], audit)
+        return Step(step.session, step.replies, step.effects, submission)
+
+    def _final_answers(self, session: Session, ctx: ConversationContext) -> dict[str, Any]:
+        context = self._context(session, ctx)
+        return {
+            f.key: session.answers[f.key]
+            for f in self.spec
+            if f.key in session.answers
+            and f.key != "verify.code"
+            and f.applies(session.answers, context)
+        }
+
+    # --- commands --------------------------------------------------------------------------
+
+    def _help(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        spec_field = self._field(session, ctx, field_of(session.state))
+        text = Text(f"{spec_field.help}\n\n{COMMANDS}")
+        return Step(session, [text, *self._prompt(session, ctx)])
+
+    def _back(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        if not self._fire(session, ctx, "back"):
+            note = Text("There is no earlier question to go back to.")
+            return Step(session, [note, *self._prompt(session, ctx)])
+        session.history.append(session.state)
+        return Step(session, self._prompt(session, ctx))
+
+    def _cancel(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        before = session.state
+        self._fire(session, ctx, "cancel")
+        text = Text(
+            "Cancelled. Nothing was sent and your answers have been discarded. Type start if "
+            "you need to make a request."
+        )
+        return self._end(session, [text], Audit("conversation.cancelled", details={"from": before}))
+
+    def _status(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        key = field_of(session.state)
+        context = self._context(session, ctx)
+        left = [
+            f
+            for f in self.spec
+            if f.key not in session.answers
+            and f.key != "review"
+            and f.applies(session.answers, context)
+        ]
+        label = self._field(session, ctx, key).label
+        text = Text(
+            f"You are on the question '{label}'. {len(left)} question(s) left before the review. "
+            "Your answers so far are kept."
+        )
+        return Step(session, [text, *self._prompt(session, ctx)])
+
+    def _in_progress(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        text = Text("You already have a request in progress. Type cancel to discard it first.")
+        return Step(session, [text, *self._prompt(session, ctx)])
+
+    def _keep(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        key = field_of(session.state)
+        if key not in session.answers or key in NOT_BACK:
+            return self._reprompt(session, ctx, "There is no earlier answer to keep here.")
+        return self._advance(session, ctx)
+
+    def _edit(self, session: Session, target: str, ctx: ConversationContext) -> Step:
+        if session.state in (TRIAGE, VERIFYING):
+            return self._reprompt(session, ctx, "Please answer this question first.")
+        shown = summary_fields(self._spec(session, ctx), session.answers)
+        key = _find_field(shown, target)
+        if key is None:
+            listing = "; ".join(f"{i}. {f.label}" for i, f in enumerate(shown, start=1))
+            message = "Which answer? Type edit and its number" + (
+                f": {listing}." if listing else ". You have not answered anything yet."
+            )
+            return Step(session, [Text(message), *self._prompt(session, ctx)])
+        session.return_to_review = session.state == REVIEWING or session.return_to_review
+        self._fire(session, ctx, "edit", field=key)
+        session.history.append(session.state)
+        return Step(session, self._prompt(session, ctx))
+
+    def _stale(self, session: Session, ctx: ConversationContext) -> Step:
+        text = Text("That button belongs to an earlier question, so I have ignored it.")
+        return Step(session, [text, *self._prompt(session, ctx)])
+
+    # --- moving ----------------------------------------------------------------------------
+
+    def _advance(
+        self, session: Session, ctx: ConversationContext, effects: Sequence[Effect] = ()
+    ) -> Step:
+        if not self._fire(session, ctx, "advance"):
+            raise RuntimeError(f"no next question from {session.state}")
+        session.history.append(session.state)
+        if session.state == REVIEWING:
+            session.return_to_review = False
+        return Step(session, self._prompt(session, ctx), list(effects))
+
+    def _end(self, session: Session, replies: list[Message], audit: Audit) -> Step:
+        session.answers, session.return_to_review, session.code_attempts = {}, False, 0
+        session.history.append(session.state)
+        return Step(session, replies, [audit])
+
+    def _fire(self, session: Session, ctx: ConversationContext, trigger: str, **kw: Any) -> bool:
+        """Fire ``trigger`` on the shared machine for this session; True if it moved."""
+        model = _Model(session, self._context(session, ctx), self._spec(session, ctx))
+        self.machine.add_model(model, initial=session.state)
+        try:
+            moved = bool(model.trigger(trigger, **kw))  # type: ignore[attr-defined]
+        finally:
+            self.machine.remove_model(model)
+        session.state = model.state
+        return moved
+
+    # --- messages --------------------------------------------------------------------------
+
+    def _prompt(self, session: Session, ctx: ConversationContext) -> list[Message]:
+        key = field_of(session.state)
+        if key == "review":
+            return [self._review_card(session, ctx), self._question(session, ctx, "review")]
+        spec_field = self._field(session, ctx, key)
+        kept = session.answers.get(key) if key not in NOT_BACK else None
+        if key in session.answers and key not in NOT_BACK:
+            note = f"Your answer was: {spec_field.display(kept)}. Type keep to keep it."
+            return [Text(note), self._question(session, ctx, key)]
+        return [self._question(session, ctx, key)]
+
+    def _question(self, session: Session, ctx: ConversationContext, key: str) -> Question:
+        return self._field(session, ctx, key).question()
+
+    def _reprompt(
+        self,
+        session: Session,
+        ctx: ConversationContext,
+        message: str,
+        effects: Sequence[Effect] = (),
+    ) -> Step:
+        return Step(session, [Text(message), *self._prompt(session, ctx)], list(effects))
+
+    def _review_card(self, session: Session, ctx: ConversationContext) -> Card:
+        shown = summary_fields(self._spec(session, ctx), session.answers)
+        fields = tuple(
+            CardField(
+                f"{i}. {f.label}",
+                f.display(session.answers[f.key]),
+                Action(f"edit:{f.key}", "Change", f.key),
+            )
+            for i, f in enumerate(shown, start=1)
+        )
+        return Card(
+            card_id=f"review:{session.session_id}",
+            title="Please check your request",
+            fields=fields,
+            status="Not sent yet.",
+        )
+
+    # --- spec in context -------------------------------------------------------------------
+
+    def _context(self, session: Session, ctx: ConversationContext) -> FormContext:
+        officer = ctx.directory.officer(session.officer_id or "")
+        organisations = tuple(
+            Choice(code, org.name if (org := ctx.directory.organisation(code)) else code)
+            for code in session.acts_for
+        )
+        return FormContext(
+            in_office_hours=session.in_office_hours,
+            ask_in_hours=self.policy.ask_in_hours,
+            has_totp=bool(officer and officer.totp_secret),
+            organisations=organisations,
+        )
+
+    def _spec(self, session: Session, ctx: ConversationContext) -> tuple[FieldSpec, ...]:
+        return resolve(self.spec, self._context(session, ctx))
+
+    def _field(self, session: Session, ctx: ConversationContext, key: str) -> FieldSpec:
+        return next(f for f in self._spec(session, ctx) if f.key == key)
+
+
+def _session_id(ctx: ConversationContext) -> str:
+    """A stable, non-identifying id for this conversation (used in the review card id)."""
+    seed = f"{ctx.platform}:{ctx.tenant}:{ctx.user_id}:{ctx.now.isoformat()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def _find_field(shown: Sequence[FieldSpec], target: str) -> str | None:
+    """A field on the review by its number, key or label (case-insensitive)."""
+    wanted = target.strip().lower().rstrip(".")
+    if wanted.isdecimal() and 1 <= int(wanted) <= len(shown):
+        return shown[int(wanted) - 1].key
+    return next((f.key for f in shown if wanted in (f.key.lower(), f.label.lower())), None)
+
+
+class _Diagram:
+    """Draws the machine: forward ``advance`` moves between neighbouring questions (jumps over
+    conditional ones), ``edit`` from the review, and the moves every question shares once."""
+
+    def __init__(self, spec: Sequence[FieldSpec], moves: Sequence[dict[str, Any]]) -> None:
+        self.spec = spec
+        self.moves = moves
+        self.conditional = {f.key for f in spec if f.condition or f.context_rule}
+
+    def render(self) -> str:
+        lines = ["stateDiagram-v2", f"    [*] --> {_mid(TRIAGE)}"]
+        lines += [f'    state "{s}" as {_mid(s)}' for s in self._states() if _mid(s) != s]
+        lines += ['    state "any question" as any_question']
+        lines += [f"    {_mid(a)} --> {_mid(b)} : {label}" for a, b, label in self._edges()]
+        lines += [f"    {_mid(end)} --> [*]" for end in ENDS]
+        return "\n".join(lines) + "\n"
+
+    def _states(self) -> list[str]:
+        return [state_of(f.key) for f in self.spec] + list(ENDS)
+
+    def _edges(self) -> list[tuple[str, str, str]]:
+        edges: list[tuple[str, str, str]] = []
+        for move in self.moves:
+            edges += self._drawn(move)
+        edges += [
+            ("any_question", "cancelled", "cancel"),
+            ("any_question", "expired", "expire"),
+            ("any_question", "any_question", "back / edit / help / status"),
+        ]
+        return list(dict.fromkeys(edges))
+
+    def _drawn(self, move: dict[str, Any]) -> list[tuple[str, str, str]]:
+        trigger, source, dest = move["trigger"], move["source"], move["dest"]
+        if trigger == "advance":
+            return (
+                [(source, dest, self._advance_label(dest))] if self._adjacent(source, dest) else []
+            )
+        if trigger == "edit":
+            return [(source, dest, "edit")] if source == REVIEWING else []
+        if trigger in ("back", "cancel", "expire"):
+            return []
+        if trigger == "restart":
+            return [(s, TRIAGE, "start") for s in source]
+        sources = source if isinstance(source, list) else [source]
+        return [(s, dest, trigger) for s in sources]
+
+    def _adjacent(self, source: str, dest: str) -> bool:
+        keys = [f.key for f in self.spec]
+        start, stop = keys.index(field_of(source)), keys.index(field_of(dest))
+        return all(k in self.conditional for k in keys[start + 1 : stop])
+
+    def _advance_label(self, dest: str) -> str:
+        spec_field = next(f for f in self.spec if f.key == field_of(dest))
+        if spec_field.context_rule:
+            return f"advance [{RULE_TEXT[spec_field.context_rule]}]"
+        if spec_field.condition is not None:
+            return f"advance [{(spec_field.condition.__doc__ or 'if asked').strip()}]"
+        return "advance"
+
+
+def _mid(state: str) -> str:
+    """A Mermaid-safe id for a state."""
+    return state.replace(":", "_").replace(".", "_")
