@@ -1,0 +1,195 @@
+"""Bolt ``AsyncApp`` wiring: one listener per kind of Slack request, each a thin translation.
+
+Replies from the engine are shown in context (``Where``): a ``Form`` opens a modal with the
+request's trigger id; in a DM everything is posted in the DM; after a click in a channel a
+``Text`` is shown only to the clicker (ephemeral) and anything else goes to their DM, so
+personal data never lands in a channel.
+
+Acks: events, clicks and commands are acknowledged before the engine runs (Bolt runs the
+rest of the listener after the HTTP response). A modal submission waits for the engine up to
+``VIEW_DEADLINE`` so that its answer (a corrected form, a refusal) can be shown in the modal;
+past that the modal closes and the answer arrives by DM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from adapters.base import Handler
+from adapters.slack import blocks, inbound
+from adapters.slack.sender import SlackSender, log, quiet_logger
+from flows.inbound import Inbound
+from flows.messages import Form, Message, Text
+
+VIEW_DEADLINE = 2.5
+COMMAND = "/ooh"
+ANY = re.compile(".+")
+IN_DM_NOTICE = "I have replied in our direct message, so that nothing personal is posted here."
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an event happened, which decides how its replies are shown."""
+
+    user: str
+    team: str
+    channel: str = ""
+    trigger_id: str = ""
+
+    @property
+    def in_dm(self) -> bool:
+        return inbound.is_dm_channel(self.channel)
+
+
+def error_reply() -> Text:
+    """The short message a person sees when something failed on our side; logs the id."""
+    error_id = uuid.uuid4().hex[:12]
+    log.error("slack_handler_failed", error_id=error_id)
+    return Text(f"Sorry, something went wrong on our side. Error id {error_id}.")
+
+
+class Listeners:
+    """The Bolt listeners: Slack payload → ``Inbound`` → engine → replies in context."""
+
+    def __init__(self, handler: Handler, sender: SlackSender) -> None:
+        self.handler = handler
+        self.sender = sender
+
+    async def ask(self, event: Inbound) -> list[Message]:
+        """The engine, behind the one outermost error handler for Slack."""
+        try:
+            return await self.handler.handle(event)
+        except Exception as error:
+            reply = error_reply()
+            log.error("slack_handler_error", error=type(error).__name__)
+            return [reply]
+
+    # --- events -----------------------------------------------------------------------------
+
+    async def on_message(self, body: Body) -> None:
+        event: Body = body["event"]
+        if not inbound.is_person_dm(event):
+            return
+        message = inbound.from_dm(body)
+        await self.sender.remember_dm(message.user_id, message.tenant, message.conversation)
+        replies = await self.ask(message)
+        await self.deliver(replies, Where(message.user_id, message.tenant, message.conversation))
+
+    async def on_mention(self, body: Body) -> None:
+        message = inbound.from_mention(body)
+        replies = await self.ask(message)
+        await self.deliver(replies, Where(message.user_id, message.tenant, message.conversation))
+
+    async def on_home_opened(self, body: Body) -> None:
+        event: Body = body["event"]
+        if event.get("tab") != "home":
+            return
+        user, team = str(event["user"]), str(body.get("team_id") or "")
+        messages = await self.handler.home("slack", user, team)
+        await self.sender.publish_home(user, messages)
+
+    # --- interactivity ------------------------------------------------------------------------
+
+    async def on_command(self, ack: AsyncAck, body: Body) -> None:
+        user, team = str(body["user_id"]), str(body.get("team_id") or "")
+        known = await self.sender.known_dm(user, team)
+        if body.get("channel_id") == known:
+            await ack()
+        else:
+            await ack(text=IN_DM_NOTICE)
+        dm = known or await self.sender.dm_channel(user, team)
+        message = inbound.from_command(body, dm)
+        replies = await self.ask(message)
+        await self.deliver(replies, Where(user, team, dm, str(body.get("trigger_id") or "")))
+
+    async def on_action(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        message = inbound.from_block_action(body)
+        if message is None:
+            return
+        where = Where(
+            message.user_id,
+            message.tenant,
+            inbound.click_channel(body),
+            str(body.get("trigger_id") or ""),
+        )
+        await self.deliver(await self.ask(message), where)
+
+    async def on_view(self, ack: AsyncAck, body: Body) -> None:
+        message = inbound.from_view_submission(body)
+        where = Where(message.user_id, message.tenant)
+        task = asyncio.ensure_future(self.ask(message))
+        done, _ = await asyncio.wait({task}, timeout=VIEW_DEADLINE)
+        if not done:
+            await ack()
+            await self.deliver(await task, where)
+            return
+        replies = task.result()
+        title = str(body["view"].get("title", {}).get("text") or "oohbot")
+        response, rest = view_response(replies, title)
+        await ack(**response)
+        await self.deliver(rest, where)
+
+    # --- replies ------------------------------------------------------------------------------
+
+    async def deliver(self, replies: Sequence[Message], where: Where) -> None:
+        trigger = where.trigger_id
+        for message in replies:
+            if isinstance(message, Form) and trigger:
+                await self.sender.open_modal(trigger, message)
+                trigger = ""  # a trigger id opens one modal
+            elif where.in_dm:
+                await self.sender.post(where.channel, message)
+            elif isinstance(message, Text) and where.channel:
+                await self.sender.ephemeral(where.channel, where.user, message)
+            else:
+                dm = await self.sender.dm_channel(where.user, where.team)
+                await self.sender.post(dm, message)
+
+
+def view_response(replies: Sequence[Message], title: str) -> tuple[dict[str, Any], list[Message]]:
+    """How a modal answers its submission: a form again (errors shown in its hints), the
+    engine's texts in place of the form, or close. Returns ack kwargs and what is left over."""
+    forms = [m for m in replies if isinstance(m, Form)]
+    if forms:
+        rest = [m for m in replies if m is not forms[0]]
+        return {"response_action": "update", "view": blocks.modal(forms[0])}, rest
+    texts = [m for m in replies if isinstance(m, Text)]
+    if texts:
+        rest = [m for m in replies if not isinstance(m, Text)]
+        view = blocks.result_modal(title, [t.text for t in texts])
+        return {"response_action": "update", "view": view}, rest
+    return {}, list(replies)
+
+
+async def _on_error(error: Exception) -> None:
+    # Bolt's default handler logs the request body; ours logs the error type only.
+    log.error("slack_listener_error", error=type(error).__name__)
+
+
+def bolt_app(handler: Handler, sender: SlackSender, signing_secret: str) -> AsyncApp:
+    """The Bolt app. Signatures are checked before Bolt sees a request (see ``routes``)."""
+    app = AsyncApp(
+        client=sender.client,
+        signing_secret=signing_secret or None,
+        request_verification_enabled=False,
+        logger=quiet_logger("bolt"),
+        process_before_response=False,
+    )
+    listeners = Listeners(handler, sender)
+    app.event("message")(listeners.on_message)
+    app.event("app_mention")(listeners.on_mention)
+    app.event("app_home_opened")(listeners.on_home_opened)
+    app.command(COMMAND)(listeners.on_command)
+    app.action(ANY)(listeners.on_action)
+    app.view_submission(ANY)(listeners.on_view)
+    app.error(_on_error)
+    return app

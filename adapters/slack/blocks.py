@@ -1,0 +1,288 @@
+"""Neutral messages → Block Kit. Pure functions; every string from a message is escaped.
+
+Ids follow DESIGN.md ("Stable ids in Slack messages"): prompts are sections ``ask:<field>``,
+choice buttons ``answer:<field>:<option>``, multi-choice checkboxes ``pick:<field>`` with a
+Continue button ``answer:<field>``, card buttons keep the engine's ``action_id``, forms are
+modals whose ``callback_id`` is the form id and whose inputs are ``<prefix>:<key>`` with
+``action_id`` ``<key>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from adapters.slack.escape import chunks, clip, mrkdwn_clipped
+from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
+
+Block = dict[str, Any]
+SECTION_LIMIT = 3000
+BUTTON_LIMIT = 75
+HEADER_LIMIT = 150
+MODAL_TITLE_LIMIT = 24
+BUTTONS_PER_BLOCK = 25
+CHECKBOXES_PER_ELEMENT = 10
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+CONTINUE = "continue"
+FORM_PREFIX = {"spoc:decision": "decision", "retro:submit": "retro"}
+
+
+# --- text objects --------------------------------------------------------------------------
+
+
+def plain(text: str, limit: int = SECTION_LIMIT) -> dict[str, Any]:
+    """A plain_text object: never parsed for mentions or links."""
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def markdown(escaped: str) -> dict[str, Any]:
+    """A mrkdwn object for text that is already escaped; ``verbatim`` stops auto-linking."""
+    return {"type": "mrkdwn", "text": escaped or " ", "verbatim": True}
+
+
+def section(text: str, block_id: str = "") -> Block:
+    block: Block = {"type": "section", "text": markdown(mrkdwn_clipped(text, SECTION_LIMIT))}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [plain(text)]}
+
+
+def button(action_id: str, label: str, value: str, style: str = "default") -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": plain(label, BUTTON_LIMIT),
+        "value": value,
+    }
+    if style in {"primary", "danger"}:
+        element["style"] = style
+    return element
+
+
+def _option(choice: Choice) -> dict[str, Any]:
+    return {"text": plain(choice.label, BUTTON_LIMIT), "value": choice.key}
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [items]
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def render(message: Message) -> list[Block]:
+    """Blocks for one message in a conversation or channel."""
+    if isinstance(message, Text):
+        blocks = text_blocks(message.text)
+    elif isinstance(message, Question):
+        blocks = question_blocks(message)
+    elif isinstance(message, Card):
+        blocks = card_blocks(message)
+    else:
+        blocks = form_notice_blocks(message)
+    return blocks[:MESSAGE_BLOCKS]
+
+
+def text_blocks(text: str) -> list[Block]:
+    return [section(piece) for piece in chunks(text, SECTION_LIMIT)]
+
+
+def question_blocks(question: Question) -> list[Block]:
+    blocks = [section(question.prompt, f"ask:{question.field}")]
+    if question.hint:
+        blocks.append(context(question.hint))
+    if question.choices and question.multi:
+        blocks += _checkbox_blocks(question)
+    elif question.choices:
+        blocks += _button_blocks(question)
+    return blocks
+
+
+def _button_blocks(question: Question) -> list[Block]:
+    field = question.field
+    batches = _batches(question.choices, BUTTONS_PER_BLOCK)
+    return [
+        {
+            "type": "actions",
+            "block_id": f"choices:{field}" + (f":{n}" if n else ""),
+            "elements": [button(f"answer:{field}:{c.key}", c.label, c.key) for c in batch],
+        }
+        for n, batch in enumerate(batches)
+    ]
+
+
+def _checkbox_blocks(question: Question) -> list[Block]:
+    field = question.field
+    batches = _batches(question.choices, CHECKBOXES_PER_ELEMENT)
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "checkboxes",
+            "action_id": f"pick:{field}" + (f":{n}" if n else ""),
+            "options": [_option(c) for c in batch],
+        }
+        for n, batch in enumerate(batches)
+    ]
+    elements.append(button(f"answer:{field}", "Continue", CONTINUE, "primary"))
+    return [{"type": "actions", "block_id": f"choices:{field}", "elements": elements}]
+
+
+def card_blocks(card: Card) -> list[Block]:
+    blocks: list[Block] = [
+        {"type": "header", "block_id": f"{card.card_id}:title", "text": plain(card.title, 150)}
+    ]
+    blocks += [_field_block(card.card_id, i, f) for i, f in enumerate(card.fields)]
+    if card.status:
+        blocks.append(context(card.status))
+    if card.actions:
+        blocks.append(_actions_block(f"{card.card_id}:actions", card.actions))
+    return blocks
+
+
+def _field_block(card_id: str, index: int, field: CardField) -> Block:
+    label = mrkdwn_clipped(field.label, 300)
+    value = mrkdwn_clipped(field.value, SECTION_LIMIT - len(label) - 4)
+    block: Block = {
+        "type": "section",
+        "block_id": f"{card_id}:field:{index}",
+        "text": markdown(f"*{label}*\n{value}" if label else value),
+    }
+    if field.action is not None:
+        block["accessory"] = _button_of(field.action)
+    return block
+
+
+def _button_of(action: Action) -> dict[str, Any]:
+    return button(action.action_id, action.label, action.value, action.style)
+
+
+def _actions_block(block_id: str, actions: Iterable[Action]) -> Block:
+    elements = [_button_of(a) for a in actions][:BUTTONS_PER_BLOCK]
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
+def form_notice_blocks(form: Form) -> list[Block]:
+    """A form delivered where no modal can open (no trigger id): say where to find it."""
+    return [
+        {"type": "header", "text": plain(form.title, HEADER_LIMIT)},
+        context("Open this form from the button on the message or on the bot's Home tab."),
+    ]
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def form_prefix(form_id: str) -> str:
+    """Block id prefix of a form's inputs: ``decision`` / ``retro`` / the form id's first part."""
+    return FORM_PREFIX.get(form_id, form_id.split(":")[0])
+
+
+def modal(form: Form) -> dict[str, Any]:
+    """The modal for a form; ``private_metadata`` carries the reference and context."""
+    prefix = form_prefix(form.form_id)
+    return {
+        "type": "modal",
+        "callback_id": form.form_id,
+        "title": plain(form.title, MODAL_TITLE_LIMIT),
+        "submit": plain(form.submit_label, MODAL_TITLE_LIMIT),
+        "close": plain("Cancel", MODAL_TITLE_LIMIT),
+        "private_metadata": json.dumps({"ref": form.ref, "context": form.context}),
+        "blocks": [_input(prefix, f) for f in form.fields][:VIEW_BLOCKS],
+    }
+
+
+def result_modal(title: str, texts: Sequence[str]) -> dict[str, Any]:
+    """A modal that only shows messages (the answer to a submission), with a Close button."""
+    blocks = [b for t in texts for b in text_blocks(t)]
+    return {
+        "type": "modal",
+        "callback_id": "result",
+        "title": plain(title, MODAL_TITLE_LIMIT),
+        "close": plain("Close", MODAL_TITLE_LIMIT),
+        "blocks": blocks[:VIEW_BLOCKS],
+    }
+
+
+def home(messages: Sequence[Message]) -> dict[str, Any]:
+    """The App Home tab: each message rendered, separated by dividers."""
+    blocks: list[Block] = []
+    for message in messages:
+        if blocks:
+            blocks.append({"type": "divider"})
+        blocks += render(message)
+    if not blocks:
+        blocks = text_blocks("Nothing to show.")
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
+
+
+def _input(prefix: str, field: FormField) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": f"{prefix}:{field.key}",
+        "label": plain(field.label, 2000),
+        "element": _element(field),
+        "optional": field.optional,
+    }
+    if field.hint:
+        block["hint"] = plain(field.hint, 2000)
+    return block
+
+
+def _element(field: FormField) -> dict[str, Any]:
+    if field.kind == "choice" and field.choices:
+        return _select(field)
+    if field.kind == "multi" and field.choices:
+        return _multi(field)
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": field.key,
+        "multiline": field.kind == "long_text",
+    }
+    if isinstance(field.value, str) and field.value:
+        element["initial_value"] = field.value
+    return element
+
+
+def _select(field: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": field.key,
+        "options": [_option(c) for c in field.choices][:100],
+    }
+    chosen = [_option(c) for c in field.choices if c.key == field.value]
+    if chosen:
+        element["initial_option"] = chosen[0]
+    return element
+
+
+def _multi(field: FormField) -> dict[str, Any]:
+    kind = "checkboxes" if len(field.choices) <= CHECKBOXES_PER_ELEMENT else "multi_static_select"
+    element: dict[str, Any] = {
+        "type": kind,
+        "action_id": field.key,
+        "options": [_option(c) for c in field.choices][:100],
+    }
+    values = field.value if isinstance(field.value, tuple) else (field.value,)
+    chosen = [_option(c) for c in field.choices if c.key in values]
+    if chosen:
+        element["initial_options"] = chosen
+    return element
+
+
+__all__ = [
+    "CONTINUE",
+    "Block",
+    "form_prefix",
+    "home",
+    "markdown",
+    "modal",
+    "plain",
+    "render",
+    "result_modal",
+    "section",
+]
