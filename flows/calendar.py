@@ -85,7 +85,7 @@ class BusinessCalendar:
         if duration.working_days is not None:
             return self.add_working_days(at, duration.working_days)
         assert duration.wall is not None
-        return (at + duration.wall).astimezone(UTC)
+        return at.astimezone(UTC) + duration.wall  # in UTC: elapsed, not local, hours
 
     def _opening(self, day: date) -> datetime:
         return self._at(day, self.start)
