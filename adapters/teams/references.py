@@ -65,6 +65,7 @@ class References:
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None
         tenant = tenant_of(activity)
+        reference.conversation.tenant_id = tenant or None
         if activity.service_url:
             await self._save(service_key(tenant), {"service_url": activity.service_url})
         if conversation_type(activity) == "channel":

@@ -68,9 +68,7 @@ async def test_channel_install_stores_the_channel_reference(rig: TeamsRig) -> No
     assert stored["conversation"]["id"] == "19:spoc@thread.tacv2"
 
 
-async def test_engine_failure_shows_an_error_id_and_no_details(
-    rig: TeamsRig, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_engine_failure_shows_an_error_id_and_no_details(rig: TeamsRig) -> None:
     rig.handler.fail = True
     assert await rig.post(activity(rig.recorder.url, text="hello")) in {200, 201}
     [call] = rig.recorder.calls
