@@ -680,6 +680,7 @@ class _Diagram:
         edges += [
             ("any_question", "cancelled", "cancel"),
             ("any_question", "expired", "expire"),
+            ("any_question", "reviewing", "advance [all answered, after an edit]"),
             ("any_question", "any_question", "back / edit / help / status"),
         ]
         return list(dict.fromkeys(edges))
