@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from adapters.slack import blocks
 from adapters.slack.escape import chunks, mrkdwn, mrkdwn_clipped, to_plain
-from flows.messages import Card, CardField, Question, Text
+from flows.messages import Card, CardField, Message, Question, Text
 
 ENTITY = re.compile(r"&(amp|lt|gt);")
 HOSTILE = st.text(alphabet=st.sampled_from("<>&!@#|amplgt;channel here U123 \n*_~`"), max_size=80)
@@ -56,7 +56,7 @@ def test_chunks_fit_once_escaped_and_lose_nothing(text: str, limit: int) -> None
 
 @given(ANY_TEXT, ANY_TEXT, ANY_TEXT)
 def test_every_rendered_mrkdwn_is_escaped(title: str, label: str, value: str) -> None:
-    messages = [
+    messages: list[Message] = [
         Text(value),
         Question("summary", value, hint=label),
         Card("c", title, (CardField(label, value),), status=value),
