@@ -656,7 +656,7 @@ def _response_jobs(request: Request, ctx: LifecycleContext) -> list[Effect]:
 
 def _page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]]:
     """Page the next officer on the rota, or, when the rounds are used up, alert the fallback."""
-    rota = ctx.directory.spoc.rota
+    rota = _pageable(ctx)
     k = len(request.paged)
     if not rota or k >= len(rota) * ctx.timers.spoc_rota_rounds:
         return _exhausted(request, ctx)
@@ -678,6 +678,13 @@ def _page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect
         Audit("request.paged", new.ref, {"officer": officer, "page": k + 1, "state": new.state}),
     ]
     return new, effects
+
+
+def _pageable(ctx: LifecycleContext) -> tuple[str, ...]:
+    """Rota members who may act today (a lapsed or mis-roled entry is skipped, not paged)."""
+    today = ctx.now.astimezone(ctx.calendar.zone).date()
+    officers = (ctx.directory.officer(i) for i in ctx.directory.spoc.rota)
+    return tuple(o.id for o in officers if o and o.has_role("spoc") and o.is_valid_on(today))
 
 
 def _exhausted(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]]:

@@ -104,6 +104,14 @@ def test_no_acknowledgement_escalates_down_the_rota_then_alerts_the_fallback() -
     assert not again.changed and not again.effects, "exhausted: no more pages"
 
 
+def test_a_lapsed_rota_entry_is_skipped_when_paging() -> None:
+    """§1.1 / §8: only valid nominated officers are paged; the expired entry is passed over."""
+    world = submitted(World(directory=DIRECTORY))
+    for page in range(1, 4):
+        world.timer(jobs.SPOC_ACK, page=page)
+    assert world.request.paged == ["spoc1", "spoc2", "spoc1", "spoc2"]
+
+
 def test_a_stale_acknowledgement_timer_is_a_no_op() -> None:
     world = submitted()
     world.timer(jobs.SPOC_ACK, page=1)
