@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -154,7 +155,7 @@ def test_any_option_is_found_by_number_key_or_label(choice: Choice, by: str, upp
 
 @given(st.text(max_size=300))
 def test_random_text_never_crashes_a_parser(text: str) -> None:
-    parsers = [
+    parsers: list[Callable[[str], object]] = [
         lambda t: v.parse_date(t),
         lambda t: v.parse_dob(t, TODAY),
         v.parse_postcode,
