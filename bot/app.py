@@ -27,7 +27,7 @@ log = get_logger("app")
 ENGINE = web.AppKey("engine", Engine)
 WORKER = web.AppKey("worker", Worker)
 METRICS = web.AppKey("metrics", Metrics)
-STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
+STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
 
 
