@@ -81,3 +81,14 @@ def test_export_csv() -> None:
     assert [r["seq"] for r in rows] == ["1", "2"]
     assert json.loads(rows[1]["details"]) == {"i": 1, "b": "x"}
     assert rows[1]["prev_hash"] == rows[0]["hash"]
+
+
+def test_detects_a_gap_in_seq_even_when_rehashed() -> None:
+    # A whole chain rebuilt by a forger is internally consistent; the numbering still gives
+    # away the entry they left out.
+    entries = chain(2)
+    gap = make_entry(entries[1], entries[1].at, "a", "x", "R", {})
+    rehashed = replace(gap, seq=4, hash=entry_hash(gap.prev_hash, 4, gap.at, "a", "x", "R", {}))
+    result = verify([*entries, rehashed])
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+    assert "expected entry 3" in result.reason
