@@ -326,8 +326,9 @@ class RedisStore:
         dead = job.attempts >= max_attempts
         keys = [k.job_key(job.id), k.JOBS_DUE, k.JOBS_DEAD]
         args = [job.lease, job.id, repr(float(due_at)), "1" if dead else "0", _job_to_json(job)]
-        await self._retry(keys=keys, args=args)
-        return not dead
+        held = await self._retry(keys=keys, args=args)
+        # A job cancelled or re-scheduled since the claim is not ours to bury.
+        return not (dead and held)
 
     async def dead_letters(self) -> list[Job]:
         """Jobs that failed ``max_attempts`` times."""

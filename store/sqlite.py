@@ -297,8 +297,9 @@ class SqliteStore:
             f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} WHERE id=? AND lease=?",
             (job.id, job.lease),
         )
-        if moved.rowcount:
-            conn.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job.id,))
+        if not moved.rowcount:
+            return True  # cancelled or re-scheduled since the claim: not ours to bury
+        conn.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job.id,))
         return False
 
     async def dead_letters(self) -> list[Job]:

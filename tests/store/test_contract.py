@@ -386,3 +386,12 @@ async def test_sealed_blob_moved_to_another_reference_fails(store: Store, backen
     with pytest.raises(StoreError, match="R/2/2026"):
         await store.get_request("R/2/2026")
     assert (await store.get_request("R/1/2026")) is not None
+
+
+async def test_retry_of_a_rescheduled_job_does_not_bury_it(store: Store) -> None:
+    await store.schedule(Job("j", "k", 10.0))
+    [claimed] = await store.claim(10.0, 30.0, 10)
+    await store.schedule(Job("j", "k", 500.0))
+    assert await store.retry(claimed, 20.0, max_attempts=1)
+    assert await store.dead_letters() == []
+    assert await store.get_job("j") == Job("j", "k", 500.0)
