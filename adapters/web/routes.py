@@ -1,0 +1,233 @@
+"""The console's HTTP surface: the page, its assets, a JSON API and a server-sent event stream.
+
+| route | what |
+|---|---|
+| ``GET /`` | the page (``/?token=…`` sets the auth cookie when ``web.auth_token`` is set) |
+| ``GET /web/app.js``, ``/web/app.css`` | the page's script and style (no CDN) |
+| ``GET /web/api/config`` | the identity picker's officers; whether the clock control is on |
+| ``GET /web/api/events?officer=<id>`` | SSE: ``snapshot`` (inbox + channel), ``entry``, ``clock`` |
+| ``GET /web/api/home?officer=<id>`` | the status view: ``handler.home("web", id, "")`` |
+| ``POST /web/api/event`` | a typed message, click or form → ``Inbound`` → ``handler.handle`` |
+| ``POST /web/api/clock`` | development only: ``{"hours": n}`` → ``advance(timedelta(hours=n))`` |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from adapters.base import Handler
+from adapters.web.guard import Guard
+from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
+from adapters.web.render import JSON, to_json
+from adapters.web.sender import CHANNEL_BOX, Subscription, WebSender
+from bot.config import Service
+from bot.logs import get_logger
+from flows.directory import Directory, Officer
+from flows.messages import Message, Text
+
+log = get_logger("web")
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"app.js": "application/javascript", "app.css": "text/css"}
+KEEPALIVE_SECONDS = 15.0
+MAX_HOURS = 24 * 30
+Advance = Callable[[timedelta], Awaitable[None]]
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class Console:
+    """The web console's routes, bound to the engine, the sender and the directory."""
+
+    def __init__(
+        self,
+        *,
+        handler: Handler,
+        sender: WebSender,
+        directory: Directory,
+        service: Service,
+        guard: Guard,
+        advance: Advance | None,
+    ) -> None:
+        self._handler = handler
+        self._sender = sender
+        self._directory = directory
+        self._service = service
+        self._guard = guard
+        self._advance = advance
+        self._offset = timedelta()
+
+    def register(self, app: web.Application) -> None:
+        """Add the routes (the clock route only when a clock callback was given)."""
+        guarded = self._guard
+        app.router.add_get("/", self.index)
+        app.router.add_get("/web/{asset}", guarded(self.asset))
+        app.router.add_get("/web/api/config", guarded(self.config))
+        app.router.add_get("/web/api/events", guarded(self.events))
+        app.router.add_get("/web/api/home", guarded(self.home))
+        app.router.add_post("/web/api/event", guarded(self.event))
+        if self._advance is not None:
+            app.router.add_post("/web/api/clock", guarded(self.clock))
+        app.on_shutdown.append(self._close_streams)
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        self._guard.login(request)
+        self._guard.check(request)
+        return web.FileResponse(STATIC / "index.html", headers=HEADERS)
+
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["asset"]
+        if name not in ASSETS:
+            raise web.HTTPNotFound()
+        body = (STATIC / name).read_bytes()
+        return web.Response(body=body, content_type=ASSETS[name], headers=HEADERS)
+
+    async def config(self, _: web.Request) -> web.Response:
+        officers = [_officer_json(o) for o in self._directory.officers]
+        return _json(
+            {
+                "officers": officers,
+                "clock": self._clock_json(),
+                "environment": self._service.environment,
+            }
+        )
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        officer = self._officer(request.query.get("officer", ""))
+        subscription = self._sender.subscribe(officer.id)
+        try:
+            return await self._stream(request, officer.id, subscription)
+        finally:
+            self._sender.unsubscribe(subscription)
+
+    async def home(self, request: web.Request) -> web.Response:
+        officer = self._officer(request.query.get("officer", ""))
+        messages = await self._handler.home("web", officer.id, "")
+        return _json({"messages": [to_json(m) for m in messages]})
+
+    async def event(self, request: web.Request) -> web.Response:
+        try:
+            parsed = parse_event(await _body(request))
+        except BadEvent as error:
+            return _json({"error": str(error)}, status=400)
+        self._officer(parsed.officer)
+        if parsed.where == "timeline":
+            replies = await self._handle(parsed)
+            return _json({"messages": [to_json(m) for m in replies]})
+        if parsed.echo:
+            self._sender.post(parsed.officer, Text(parsed.echo), origin="me")
+        entries = [self._sender.post(parsed.officer, m) for m in await self._handle(parsed)]
+        return _json({"entries": [e.to_json() for e in entries]})
+
+    async def clock(self, request: web.Request) -> web.Response:
+        hours = (await _body(request)).get("hours") if self._advance else None
+        if isinstance(hours, bool) or not isinstance(hours, int | float):
+            return _json({"error": "hours: a number"}, status=400)
+        if not 0 < hours <= MAX_HOURS or self._advance is None:
+            return _json({"error": f"hours: more than 0, at most {MAX_HOURS}"}, status=400)
+        delta = timedelta(hours=hours)
+        await self._advance(delta)
+        self._offset += delta
+        self._sender.broadcast("clock", self._clock_json())
+        return _json(self._clock_json())
+
+    async def _handle(self, parsed: BrowserEvent) -> list[Message]:
+        """The platform's outermost error handler: a short message with an error id."""
+        try:
+            return await self._handler.handle(parsed.inbound)
+        except Exception as error:
+            error_id = uuid.uuid4().hex[:12]
+            log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
+            return [Text(f"Sorry, something went wrong on our side. Error id {error_id}.")]
+
+    async def _stream(
+        self, request: web.Request, officer_id: str, subscription: Subscription
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={**HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
+        )
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError):
+            await _write(response, "snapshot", self._snapshot(officer_id))
+            while (event := await _next(subscription, response)) is not None:
+                await _write(response, *event)
+        return response
+
+    def _snapshot(self, officer_id: str) -> JSON:
+        return {
+            "officer": officer_id,
+            "inbox": [e.to_json() for e in self._sender.entries(officer_id)],
+            "channel": [e.to_json() for e in self._sender.entries(CHANNEL_BOX)],
+            "clock": self._clock_json(),
+        }
+
+    def _clock_json(self) -> JSON:
+        return {
+            "enabled": self._advance is not None,
+            "offset_seconds": self._offset.total_seconds(),
+        }
+
+    def _officer(self, officer_id: str) -> Officer:
+        officer = self._directory.officer(officer_id)
+        if officer is None:
+            raise web.HTTPNotFound(text="No such officer in the directory.")
+        return officer
+
+    async def _close_streams(self, _: web.Application) -> None:
+        self._sender.close_all()
+
+
+def _officer_json(officer: Officer) -> JSON:
+    return {
+        "id": officer.id,
+        "name": officer.name,
+        "post": officer.post,
+        "org": officer.org,
+        "roles": list(officer.roles),
+        "valid_until": officer.valid_until.isoformat() if officer.valid_until else None,
+    }
+
+
+async def _next(
+    subscription: Subscription, response: web.StreamResponse
+) -> tuple[str, JSON] | None:
+    """The next event, writing an SSE comment every so often so dead connections surface."""
+    while True:
+        try:
+            return await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_SECONDS)
+        except TimeoutError:
+            await response.write(b": keepalive\n\n")
+
+
+async def _write(response: web.StreamResponse, name: str, data: JSON) -> None:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    await response.write(f"event: {name}\ndata: {payload}\n\n".encode())
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="Send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="Send a JSON object.")
+    return body
+
+
+def _json(data: JSON, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers=HEADERS)

@@ -1,0 +1,156 @@
+"""``WebSender``: each officer's inbox and the SPOC channel feed, pushed live to browsers.
+
+Inboxes are kept **in memory**, bounded (the newest ``limit`` entries per box), so they survive
+a page reload but not a restart of the process: this is a development console. Message ids
+carry a per-process prefix, so a card handle stored before a restart never matches a new,
+unrelated entry; an update for an entry that is gone is delivered as a new entry instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from adapters.base import Address, Handle
+from adapters.web.render import JSON, to_json
+from flows.inbound import Platform
+from flows.messages import Card, Message
+
+CHANNEL_BOX = "channel"
+Origin = Literal["bot", "me"]
+Event = tuple[str, JSON]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message in a box (an officer's inbox or the channel), as the page shows it."""
+
+    id: str
+    box: str
+    origin: Origin
+    message: Message
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "box": self.box,
+            "origin": self.origin,
+            "message": to_json(self.message),
+        }
+
+
+class Subscription:
+    """One browser's live stream: the boxes it watches and a bounded queue of events."""
+
+    def __init__(self, boxes: frozenset[str], size: int) -> None:
+        self.boxes = boxes
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=size)
+
+    def offer(self, event: Event) -> bool:
+        """Queue an event; False when the browser has fallen too far behind."""
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Wake the stream up and end it (a browser reconnects and gets a fresh snapshot)."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+class WebSender:
+    """The web console's ``adapters.base.Sender``; handles are ``{platform, box, id}``."""
+
+    platform: Platform = "web"
+
+    def __init__(self, *, limit: int = 200, queue_size: int = 256) -> None:
+        self._limit = limit
+        self._queue_size = queue_size
+        self._boxes: dict[str, deque[Entry]] = {}
+        self._subscriptions: set[Subscription] = set()
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(1)
+
+    async def send(self, address: Address, message: Message) -> Handle:
+        """Store the message in the officer's inbox (or the channel) and push it live."""
+        box = CHANNEL_BOX if address.kind == "channel" else address.id
+        entry = self.post(box, message)
+        return {"platform": self.platform, "box": box, "id": entry.id}
+
+    async def update(self, handle: Handle, message: Message) -> None:
+        """Replace a delivered entry in place (a card after a decision)."""
+        box, entry_id = str(handle.get("box", "")), str(handle.get("id", ""))
+        entries = self._boxes.get(box)
+        index = _index_of(entries, entry_id, message) if entries else None
+        if entries is None or index is None:
+            self.post(box, message)
+            return
+        entries[index] = replace(entries[index], message=message)
+        self._publish("entry", entries[index])
+
+    def post(self, box: str, message: Message, origin: Origin = "bot") -> Entry:
+        """Append to a box and push to every browser watching it."""
+        entry = Entry(f"{self._prefix}-{next(self._counter)}", box, origin, message)
+        self._boxes.setdefault(box, deque(maxlen=self._limit)).append(entry)
+        self._publish("entry", entry)
+        return entry
+
+    def entries(self, box: str) -> list[Entry]:
+        """What a box holds now, oldest first."""
+        return list(self._boxes.get(box, ()))
+
+    def subscribe(self, officer_id: str) -> Subscription:
+        """A live stream of the officer's inbox and the channel."""
+        subscription = Subscription(frozenset({officer_id, CHANNEL_BOX}), self._queue_size)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+
+    def broadcast(self, name: str, data: JSON) -> None:
+        """Push an event to every browser (e.g. the clock moved)."""
+        for subscription in self._watching(None):
+            self._offer(subscription, (name, data))
+
+    def close_all(self) -> None:
+        """End every live stream (application shutdown)."""
+        for subscription in list(self._subscriptions):
+            subscription.close()
+        self._subscriptions.clear()
+
+    def _publish(self, name: str, entry: Entry) -> None:
+        event = (name, entry.to_json())
+        for subscription in self._watching(entry.box):
+            self._offer(subscription, event)
+
+    def _watching(self, box: str | None) -> Iterator[Subscription]:
+        return (s for s in list(self._subscriptions) if box is None or box in s.boxes)
+
+    def _offer(self, subscription: Subscription, event: Event) -> None:
+        if not subscription.offer(event):
+            self.unsubscribe(subscription)
+            with contextlib.suppress(asyncio.QueueFull):
+                subscription.close()
+
+
+def _index_of(entries: deque[Entry], entry_id: str, message: Message) -> int | None:
+    for index, entry in enumerate(entries):
+        if entry.id == entry_id:
+            return index if _same_card(entry.message, message) else None
+    return None
+
+
+def _same_card(old: Message, new: Message) -> bool:
+    if isinstance(new, Card):
+        return isinstance(old, Card) and old.card_id == new.card_id
+    return True
