@@ -413,8 +413,11 @@ class RequestFlow:
     def _details(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
+        # Details always travel by direct message: a reply to a click in a channel might be
+        # shown to the whole channel on some platforms.
         audit = Audit("request.details_viewed", request.ref, {"state": request.state})
-        return Step(request, [cards.details_message(request)], [audit])
+        private = Send(ToOfficer(actor.id), cards.details_message(request))
+        return Step(request, [Text(_DETAILS_SENT)], [private, audit])
 
     def _decide(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
@@ -800,3 +803,8 @@ def _with_errors(
         hint = f"Problem: {errors[f.key]}" if f.key in errors else f.hint
         shown.append(FormField(f.key, f.label, f.kind, f.choices, value, f.optional, hint))
     return tuple(shown)
+
+
+_DETAILS_SENT = (
+    "I have sent you the details in a direct message. Opening them is recorded in the audit log."
+)

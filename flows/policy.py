@@ -17,6 +17,8 @@ from flows.durations import Duration, parse_duration
 def _duration(value: Any) -> Duration:
     if isinstance(value, Duration):
         return value
+    if isinstance(value, timedelta):
+        return Duration(wall=value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Duration(wall=timedelta(seconds=value))
     if not isinstance(value, str):

@@ -105,8 +105,9 @@ async def test_no_personal_data_in_channel_posts_or_notifications(night: Night) 
     """protocol-requirements §7 (restricted data, need to know): the channel card is redacted."""
     ref = await _submitted(night)
     await night.click("di.marsh", "spoc:ack", ref)
-    details = await night.click("di.marsh", "spoc:details", ref)
-    assert "Zqxjvonkle" in texts(details), "details open privately to a rota SPOC"
+    reply = await night.click("di.marsh", "spoc:details", ref)
+    assert "Zqxjvonkle" not in texts(reply), "the reply may land in a channel"
+    assert "Zqxjvonkle" in texts(night.sender.inbox("di.marsh")), "details arrive by DM"
     channel = "\n".join(repr(m) for m in night.sender.channel())
     notifications = " ".join(d.message.notification for d in night.sender.sent)
     for value in CANARY_VALUES:

@@ -260,8 +260,9 @@ def test_details_are_private_and_audited() -> None:
     world = submitted()
     step = world.act("spoc2", "spoc:details")
     assert not step.changed
-    assert "Vexmoorland" in text_of(step.replies)
-    assert not sends(step.effects)
+    assert "Vexmoorland" not in text_of(step.replies), "a reply to a click may be public"
+    assert "Vexmoorland" in text_of(to_officer(step.effects, "spoc2")), "details go by DM"
+    assert not sends(step.effects, ToSpocChannel())
     (audit,) = audits(step.effects)
     assert audit.action == "request.details_viewed"
     assert "Vexmoorland" not in repr(audit.details)
