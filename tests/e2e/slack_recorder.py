@@ -28,6 +28,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+    answer: dict[str, Any] = field(default_factory=dict)
 
     def channel(self) -> str:
         return str(self.params.get("channel", ""))
@@ -91,11 +92,14 @@ class SlackRecorder:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
-        self.calls.append(Call(method, params, asyncio.get_running_loop().time()))
+        at = asyncio.get_running_loop().time()
         pending = self.failures.get(method)
         if pending:
+            self.calls.append(Call(method, params, at))
             return _failure(pending.pop(0))
-        return web.json_response({"ok": True, **self._answer(method, params)})
+        answer = {"ok": True, **self._answer(method, params)}
+        self.calls.append(Call(method, params, at, answer))
+        return web.json_response(answer)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"
