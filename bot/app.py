@@ -99,8 +99,8 @@ def _install_platforms(
     if settings.teams.enabled:
         from adapters import teams
 
-        sender = teams.install(app, engine, settings.teams, settings.service, store)
-        engine.add_sender(sender, settings.teams.spoc_channel)
+        teams_sender = teams.install(app, engine, settings.teams, settings.service, store)
+        engine.add_sender(teams_sender, settings.teams.spoc_channel)
 
 
 def _advance(clock: Clock, worker: Worker) -> Callable[[timedelta], Awaitable[None]] | None:

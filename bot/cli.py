@@ -93,7 +93,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _flow_diagram(machine: str) -> int:
     if machine == "conversation":
         from flows.conversation import ConversationFlow
-
         from flows.policy import Policy
 
         print(ConversationFlow(Policy()).diagram())
@@ -115,10 +114,8 @@ def _directory_check(settings: Settings) -> int:
         print(f"{settings.directory}: {problem}", file=sys.stderr)
     if problems:
         return 1
-    people = len(directory.officers)
-    print(
-        f"{settings.directory}: OK ({len(directory.organisations)} organisations, {people} officers)"
-    )
+    counts = f"{len(directory.organisations)} organisations, {len(directory.officers)} officers"
+    print(f"{settings.directory}: OK ({counts})")
     return 0
 
 
@@ -170,21 +167,16 @@ async def _audit(settings: Settings, action: str, ref: str | None, fmt: str) -> 
     from store.audit import export, verify
 
     async with opened_store(settings, os.environ) as store:
-        entries = await store.audit_entries(ref)
+        entries = await store.audit_entries(ref if action == "export" else None)
     if action == "export":
-        sys.stdout.write(export(entries, fmt))  # type: ignore[arg-type]
+        sys.stdout.write(export(entries, "csv" if fmt == "csv" else "jsonl"))
         return 0
-    result = verify(await _all_entries(settings) if ref else entries)
+    result = verify(entries)
     if result.ok:
         print(f"audit chain OK ({len(entries)} entries)")
         return 0
     print(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
     return 1
-
-
-async def _all_entries(settings: Settings) -> list[Any]:
-    async with opened_store(settings, os.environ) as store:
-        return await store.audit_entries(None)
 
 
 async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:

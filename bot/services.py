@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from store.crypto import load_cipher
-from store.factory import open_store
-
 from bot.config import Settings
 from bot.directory import DirectoryError, load_directory
 from bot.logs import get_logger
 from flows.directory import Directory, find_problems
 from store.base import Store
+from store.crypto import KeyConfigError, load_cipher
+from store.factory import open_store
 
 log = get_logger("startup")
 
@@ -37,7 +36,10 @@ def load_checked_directory(settings: Settings) -> Directory:
 async def opened_store(settings: Settings, env: Mapping[str, str]) -> AsyncIterator[Store]:
     """An opened store with encryption keys loaded; closed on exit."""
     settings.service.data_dir.mkdir(parents=True, exist_ok=True)
-    cipher, warning = load_cipher(env, settings.service.data_dir, settings.service.environment)
+    try:
+        cipher, warning = load_cipher(env, settings.service.data_dir, settings.service.environment)
+    except KeyConfigError as error:
+        raise StartupError(str(error)) from None
     if warning:
         log.warning("encryption_key", message=warning)
     store = open_store(settings.store.url, cipher)
