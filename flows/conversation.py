@@ -200,7 +200,7 @@ def _definition(spec: Sequence[FieldSpec]) -> tuple[list[str], list[dict[str, An
     live = [*asking]
     moves: list[dict[str, Any]] = [
         {"trigger": "danger", "source": TRIAGE, "dest": "emergency"},
-        {"trigger": "refuse", "source": [TRIAGE, VERIFYING], "dest": "refused"},
+        {"trigger": "refuse", "source": [TRIAGE, VERIFYING, REVIEWING], "dest": "refused"},
         {"trigger": "redirect", "source": state_of("urgent_in_hours"), "dest": "redirected"},
         {"trigger": "submit", "source": REVIEWING, "dest": "submitted"},
         {"trigger": "cancel", "source": live, "dest": "cancelled"},
@@ -451,6 +451,14 @@ class ConversationFlow:
         return Step(session, [text, self._question(session, ctx, "review")])
 
     def _submit(self, session: Session, ctx: ConversationContext) -> Step:
+        # The directory may have changed since triage (an officer removed mid-conversation).
+        check = verify_caller(
+            ctx.directory, ctx.platform, ctx.user_id, ctx.tenant, ctx.now.date(), ctx.policy
+        )
+        if isinstance(check, Refused) or check.officer.id != session.officer_id:
+            code = check.code if isinstance(check, Refused) else "identity_changed"
+            message = check.message if isinstance(check, Refused) else "Please start again."
+            return self._refuse(session, ctx, code, message)
         answers = self._final_answers(session, ctx)
         officer = ctx.directory.officer(session.officer_id or "")
         org = officer.org if officer else (session.acts_for or [""])[0]

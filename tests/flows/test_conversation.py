@@ -173,6 +173,18 @@ def test_every_refusal_path_ends_the_conversation_audited_and_without_paging() -
         assert step.session.answers == {} and not asked(step)
 
 
+def test_the_caller_is_checked_again_at_submit() -> None:
+    """protocol-requirements §1.1: a directory change (§9.3) takes effect at once."""
+    review = at_review()
+    removed = ctx().directory.model_copy(update={"officers": ()})
+    context = ConversationContext(
+        NIGHT, removed, POLICY, in_office_hours=False, platform="web", user_id="req.one", tenant=""
+    )
+    step = FLOW.step(review.session, inbound("submit"), context)
+    assert step.submission is None and step.session.state == "refused"
+    assert audits(step)[0].details == {"code": "not_in_directory"}
+
+
 def test_an_emergency_is_sent_to_the_control_room() -> None:
     """protocol-requirements §10.13: immediate threat → the police control room."""
     step = say(FLOW.begin(ctx()), "yes")
