@@ -149,7 +149,7 @@ class Listeners:
             elif where.in_dm:
                 await self.sender.post(where.channel, message)
             elif isinstance(message, Text) and where.channel:
-                await self.sender.ephemeral(where.channel, where.user, message)
+                await self.sender.ephemeral(where.channel, where.user, where.team, message)
             else:
                 dm = await self.sender.dm_channel(where.user, where.team)
                 await self.sender.post(dm, message)

@@ -71,12 +71,7 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
 
 
 def _payload(message: Message) -> dict[str, Any]:
-    return {
-        "text": mrkdwn(message.notification),
-        "blocks": blocks.render(message),
-        "unfurl_links": False,
-        "unfurl_media": False,
-    }
+    return {"text": mrkdwn(message.notification), "blocks": blocks.render(message)}
 
 
 def _error_code(error: SlackApiError) -> str:
@@ -117,17 +112,22 @@ class SlackSender:
 
     async def post(self, channel: str, message: Message) -> Handle:
         try:
-            response = await self.client.chat_postMessage(channel=channel, **_payload(message))
+            response = await self.client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **_payload(message)
+            )
         except SlackApiError as error:
             raise self._unreachable(error) from None
         return {"platform": "slack", "channel": response["channel"], "ts": response["ts"]}
 
-    async def ephemeral(self, channel: str, user: str, message: Message) -> None:
-        """Visible only to ``user`` in ``channel`` (a refusal after a channel click)."""
-        payload = _payload(message)
-        await self.client.chat_postEphemeral(
-            channel=channel, user=user, text=payload["text"], blocks=payload["blocks"]
-        )
+    async def ephemeral(self, channel: str, user: str, team: str, message: Message) -> None:
+        """Visible only to ``user`` in ``channel`` (a refusal after a channel click); in their
+        DM instead when the bot cannot post in that channel."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, **_payload(message))
+        except SlackApiError as error:
+            if _error_code(error) not in UNREACHABLE_ERRORS:
+                raise
+            await self.post(await self.dm_channel(user, team), message)
 
     async def open_modal(self, trigger_id: str, form: Form) -> None:
         await self.client.views_open(trigger_id=trigger_id, view=blocks.modal(form))

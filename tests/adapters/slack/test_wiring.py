@@ -315,3 +315,50 @@ async def test_5xx_is_retried(slack: Slack) -> None:
     slack.recorder.fail_next("chat.postMessage", status=503)
     handle = await slack.sender.send(Address("slack", "channel", SPOC_CHANNEL), Text("hi"))
     assert handle is not None and len(slack.recorder.of("chat.postMessage")) == 2
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+async def test_an_engine_failure_shows_an_error_id_and_logs_no_text(
+    slack: Slack, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def explode(_: Inbound) -> list[Message]:
+        raise RuntimeError(f"boom {CANARY}")
+
+    caplog.set_level(logging.DEBUG)
+    slack.handler.reply = explode
+    await slack.dm(f"{CANARY} lives at 17 Quillon Mews")
+    [post] = await slack.recorder.wait_for("chat.postMessage")
+    assert "Error id" in json.dumps(post.params["blocks"])
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert CANARY not in logged and "Quillon" not in logged
+
+
+async def test_a_slow_engine_closes_the_modal_and_answers_by_dm(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.slack.app as slack_app
+
+    monkeypatch.setattr(slack_app, "VIEW_DEADLINE", 0.05)
+    original = slack.handler.handle
+
+    async def slow(inbound: Inbound) -> list[Message]:
+        await asyncio.sleep(0.3)
+        await original(inbound)
+        return [Text("Decision recorded.")]
+
+    slack.handler.handle = slow  # type: ignore[method-assign]
+    meta = {"ref": "DPT/17/2026", "context": "approve"}
+    status, body = await slack.interaction(submission("spoc:decision", _note("x"), meta))
+    assert status == 200 and "response_action" not in body
+    [post] = await slack.recorder.wait_for("chat.postMessage")
+    assert post.params["channel"] == "D0REQUEST"
+
+
+async def test_a_refusal_where_the_bot_cannot_post_goes_to_the_dm(slack: Slack) -> None:
+    slack.handler.reply = lambda _: [Text("You are not authorised to do that.")]
+    slack.recorder.fail_next("chat.postEphemeral", error="not_in_channel")
+    await slack.interaction(click("spoc:approve", "DPT/17/2026", user="U0X", channel="C0OTHER"))
+    [post] = await slack.recorder.wait_for("chat.postMessage")
+    assert post.params["channel"] == "D0X"
