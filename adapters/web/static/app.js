@@ -156,7 +156,7 @@
       event.preventDefault();
       send({
         kind: "form", action: spec.form_id, where, form: formValues(form, spec),
-        form_ref: spec.ref, form_context: spec.context, label: `${spec.submit_label}: ${spec.title}`,
+        form_ref: spec.ref, form_context: spec.context, label: `Sent: ${spec.title}`,
       });
     });
     return form;
