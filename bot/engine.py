@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows.calendar import BusinessCalendar
-from flows.conversation import ConversationContext, ConversationFlow, Session, Submission
-from flows.lifecycle import LifecycleContext, RequestFlow
-from flows.lifecycle import Step as RequestStep
-
 from adapters.base import Sender
 from bot.clock import Clock
 from bot.config import Settings
@@ -25,10 +20,14 @@ from bot.delivery import Delivery
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from flows import jobs
+from flows.calendar import BusinessCalendar
+from flows.conversation import ConversationContext, ConversationFlow, Session, Submission
 from flows.directory import Directory, Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
 from flows.home import home_view, may_see_timeline, timeline_card
 from flows.inbound import Inbound, Platform
+from flows.lifecycle import LifecycleContext, RequestFlow
+from flows.lifecycle import Step as RequestStep
 from flows.messages import Message, Text, ToConversation, ToOfficer, ToSpocChannel
 from flows.request import Request
 from store.base import Job, Store
@@ -169,11 +168,17 @@ class Engine:
                 step = self.conversation.begin(ctx)
             else:
                 step = self.conversation.step(session, inbound, ctx)
+            # The request is created before the ended session is saved: if creating it
+            # fails, the draft is still there to submit again.
+            created = await self._create(step.submission) if step.submission else None
             await self.store.save_session(key, step.session.model_dump(mode="json"))
             replies = await self._apply(step.effects, actor.id, "")
             await self._schedule_idle(key, step.session, inbound)
-            if step.submission is not None:
-                replies += await self._submit(step.submission, actor)
+            if created is not None:
+                replies += [
+                    *created.replies,
+                    *await self._apply(created.effects, actor.id, created.request.ref),
+                ]
         return [*step.replies, *replies]
 
     async def _load_session(self, key: str) -> Session | None:
@@ -199,7 +204,8 @@ class Engine:
         expire_at = now + timers.conversation_idle
         await self.store.schedule(Job(expire_id, jobs.IDLE_EXPIRE, expire_at.timestamp(), payload))
 
-    async def _submit(self, submission: Submission, actor: Actor) -> list[Message]:
+    async def _create(self, submission: Submission) -> RequestStep:
+        """Allocate the reference, run the lifecycle's submit and store the new request."""
         now = self.clock.now()
         ref = await self._allocate_reference(submission.org, now)
         request = Request(
@@ -215,8 +221,7 @@ class Engine:
         step = self.lifecycle.submit(request, self._lifecycle_context())
         await self.store.create_request(ref, step.request.model_dump(mode="json"))
         self.metrics.requests.inc()
-        replies = await self._apply(step.effects, actor.id, ref)
-        return [*step.replies, *replies]
+        return step
 
     async def _allocate_reference(self, org_code: str, now: datetime) -> str:
         org = self.directory.organisation(org_code)

@@ -237,3 +237,31 @@ async def test_references_are_consecutive_per_organisation(night: Night) -> None
     first = await _submitted(night)
     second = await _submitted(night)
     assert int(first.split("/")[1]) + 1 == int(second.split("/")[1])
+
+
+async def test_an_idle_draft_is_warned_then_expired(night: Night) -> None:
+    await night.say("amara.okafor", "hello")
+    await night.say("amara.okafor", "no")
+    await night.advance(timedelta(minutes=26))
+    warned = texts(night.sender.inbox("amara.okafor")).lower()
+    assert warned, "the idle warning reached the requester"
+    await night.advance(timedelta(minutes=5))
+    session = await night.engine.store.load_session("web::amara.okafor")
+    assert session is not None and session["state"] == "expired"
+    assert session["answers"] == {}, "an expired draft is discarded"
+    assert "start" in texts(await night.say("amara.okafor", "status")).lower()
+
+
+async def test_logs_carry_no_personal_data(night: Night) -> None:
+    """DESIGN: personal data is never written to logs (whole night, every component)."""
+    import structlog
+
+    with structlog.testing.capture_logs() as logs:
+        ref = await _submitted(night)
+        await night.click("di.marsh", "spoc:details", ref)
+        form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
+        await night.submit("di.marsh", form, {"note": "Disclosed Zqxjvonkle history"})
+        await night.advance(timedelta(hours=80))
+    dumped = repr(logs)
+    for value in CANARY_VALUES:
+        assert value not in dumped

@@ -1,0 +1,123 @@
+"""``oohbot serve`` as a real process: health, readiness, metrics, clean SIGTERM shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = _free_port()
+    config = tmp_path / "app.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "service": {
+                    "listen": {"host": "127.0.0.1", "port": port},
+                    "data_dir": str(tmp_path / "data"),
+                },
+                "store": {"url": f"sqlite:///{tmp_path / 'data' / 'oohbot.db'}"},
+                "directory": str(ROOT / "directory.example.yaml"),
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if _get(f"{base}/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"oohbot serve did not start: {process.communicate()[1][-2000:]}")
+    yield process, base
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def test_health_readiness_and_metrics(
+    served: tuple[subprocess.Popen[str], str], tmp_path: Path
+) -> None:
+    _, base = served
+    assert json.loads(_get(f"{base}/healthz")[1]) == {"status": "ok"}
+    assert _get(f"{base}/readyz") == (200, json.dumps({"ready": True}))
+    status, metrics = _get(f"{base}/metrics")
+    assert status == 200
+    assert "oohbot_requests_submitted_total" in metrics
+    assert "oohbot_store_ready 1.0" in metrics
+    key = tmp_path / "data" / "encryption.key"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -> None:
+    process, _ = served
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    stderr = process.communicate()[1]
+    events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+    assert "serving" in events and "shutting_down" in events
+
+
+def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "app.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "service": {"environment": "production", "data_dir": str(tmp_path / "data")},
+                "store": {"url": f"sqlite:///{tmp_path / 'x.db'}"},
+                "directory": str(ROOT / "directory.example.yaml"),
+                "web": {"enabled": False},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "OOHBOT_ENCRYPTION_KEYS" in result.stderr
+    assert "Traceback" not in result.stderr
