@@ -52,6 +52,8 @@ class SlackRecorder:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     url: str = ""
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(
@@ -87,7 +89,32 @@ class SlackRecorder:
     def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/socket", self._socket)
         return app
+
+    # --- Socket Mode ------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        async for message in socket:
+            data = json.loads(message.data) if isinstance(message.data, str) else {}
+            if "envelope_id" in data:
+                self.socket_acks.append(data)
+        return socket
+
+    async def push(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Send an envelope (``events_api``, ``interactive``, ``slash_commands``) over Socket
+        Mode to the connected app."""
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        await self.sockets[-1].send_json(envelope)
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -114,6 +141,7 @@ class SlackRecorder:
             "views.publish": {"view": {"id": f"V{ts}"}},
             "conversations.open": {"channel": {"id": _channel_id(str(params.get("users", "")))}},
             "users.info": {"user": {"id": params.get("user", ""), "team_id": TEAM}},
+            "apps.connections.open": {"url": self.url.replace("http", "ws", 1)[:-5] + "/socket"},
         }
         return answers.get(method, {})
 
