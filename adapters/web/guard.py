@@ -16,14 +16,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from yarl import URL
 
-from bot.config import Service, WebSettings
+from bot.config import ConfigError, Service, WebSettings
 
 COOKIE = "oohbot_web"
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class WebConsoleRefused(Exception):
-    """The web console cannot start safely with this configuration."""
+class WebConsoleRefused(ConfigError):
+    """The web console cannot start safely with this configuration (the CLI prints it and
+    exits 2, like any other configuration error)."""
 
 
 def is_loopback(host: str) -> bool:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from adapters.web import WebConsoleRefused, install
 from adapters.web.guard import is_loopback
-from bot.config import WebSettings
+from bot.config import ConfigError, WebSettings
 from tests.adapters.web.conftest import DIRECTORY, RecordingHandler, Rig, RigFactory, service
 
 
@@ -24,6 +24,10 @@ def test_non_loopback_listen_is_refused_without_a_token(host: str) -> None:
             directory=DIRECTORY,
             advance=None,
         )
+
+
+def test_refusal_is_a_configuration_error_the_cli_reports() -> None:
+    assert issubclass(WebConsoleRefused, ConfigError)
 
 
 def test_non_loopback_listen_is_allowed_with_a_token() -> None:
