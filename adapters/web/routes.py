@@ -135,10 +135,10 @@ class Console:
         return _json({"entries": [e.to_json() for e in entries]})
 
     async def clock(self, request: web.Request) -> web.Response:
-        hours = (await _body(request)).get("hours") if self._advance else None
+        hours = (await _body(request)).get("hours")
         if isinstance(hours, bool) or not isinstance(hours, int | float):
             return _json({"error": "hours: a number"}, status=400)
-        if not 0 < hours <= MAX_HOURS or self._advance is None:
+        if self._advance is None or not 0 < hours <= MAX_HOURS:
             return _json({"error": f"hours: more than 0, at most {MAX_HOURS}"}, status=400)
         delta = timedelta(hours=hours)
         await self._advance(delta)
