@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
@@ -31,15 +31,17 @@ STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
 
 
-def build_app(
-    settings: Settings,
-    *,
-    clock: Clock,
-    store: Store,
-    directory: Directory,
-    run_worker: bool = True,
-) -> web.Application:
-    """Wire the engine, worker and every enabled platform into one application."""
+@dataclass(frozen=True)
+class Core:
+    """The platform-independent parts: engine, worker and what they share."""
+
+    engine: Engine
+    worker: Worker
+    metrics: Metrics
+
+
+def build_core(settings: Settings, *, clock: Clock, store: Store, directory: Directory) -> Core:
+    """Engine and worker wired to the store; platforms are added with ``engine.add_sender``."""
     metrics = Metrics()
     delivery = Delivery(senders={}, channels={}, directory=directory, store=store, metrics=metrics)
     engine = Engine(
@@ -58,6 +60,20 @@ def build_app(
         timers=settings.timers,
         metrics=metrics,
     )
+    return Core(engine=engine, worker=worker, metrics=metrics)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock,
+    store: Store,
+    directory: Directory,
+    run_worker: bool = True,
+) -> web.Application:
+    """Wire the engine, worker and every enabled platform into one application."""
+    core = build_core(settings, clock=clock, store=store, directory=directory)
+    engine, worker, metrics = core.engine, core.worker, core.metrics
     app = web.Application(middlewares=[_errors(metrics)])
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
@@ -173,13 +189,3 @@ async def _worker_context(app: web.Application) -> AsyncIterator[None]:
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=5)
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and 'localhost'."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -9,7 +9,6 @@ raises ``TeamsConfigError`` at start-up.
 
 from __future__ import annotations
 
-import ipaddress
 from types import SimpleNamespace
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from botbuilder.integration.aiohttp import (
 )
 
 from adapters.base import Handler
+from adapters.network import is_loopback
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
@@ -83,16 +83,6 @@ def check_auth(settings: TeamsSettings, service: Service) -> None:
         message="TEAMS AUTHENTICATION IS OFF: teams.app_id is empty. Anyone who can reach "
         f"{ROUTE} on this machine can act as any user. Development only.",
     )
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and 'localhost'."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _auth_config(settings: TeamsSettings) -> SimpleNamespace:

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_core
 from bot.clock import FrozenClock
 from bot.config import Settings, parse_settings
-from bot.delivery import Delivery
 from bot.directory import load_directory
-from bot.engine import Engine
-from bot.metrics import Metrics
-from bot.worker import Worker
 from store.base import Store
 from store.crypto import generate_key, load_cipher
 from store.factory import open_store
@@ -58,30 +55,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @pytest.fixture
 async def night(settings: Settings, store: Store) -> Night:
     clock = FrozenClock(SATURDAY_2AM)
-    metrics = Metrics()
     directory = load_directory(settings.directory)
+    core = build_core(settings, clock=clock, store=store, directory=directory)
     sender = RecordingSender()
-    delivery = Delivery(
-        senders={"web": sender},
-        channels={"web": "spoc"},
-        directory=directory,
-        store=store,
-        metrics=metrics,
-    )
-    engine = Engine(
-        settings=settings,
-        store=store,
-        directory=directory,
-        clock=clock,
-        delivery=delivery,
-        metrics=metrics,
-    )
-    worker = Worker(
-        store=store,
-        runner=engine,
-        alerter=delivery,
-        clock=clock,
-        timers=settings.timers,
-        metrics=metrics,
-    )
-    return Night(engine=engine, worker=worker, clock=clock, sender=sender)
+    core.engine.add_sender(sender, "spoc")
+    return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender)
