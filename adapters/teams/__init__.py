@@ -23,7 +23,7 @@ from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
 from adapters.teams.sender import TeamsSender
-from bot.config import Service, TeamsSettings
+from bot.config import ConfigError, Service, TeamsSettings
 from bot.logs import get_logger
 from store.base import Store
 
@@ -33,7 +33,7 @@ ROUTE = "/api/messages"
 __all__ = ["ROUTE", "TeamsConfigError", "TeamsSender", "install"]
 
 
-class TeamsConfigError(Exception):
+class TeamsConfigError(ConfigError):
     """Teams cannot start safely with this configuration."""
 
 
