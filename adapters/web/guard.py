@@ -10,12 +10,12 @@ JSON from the console's own origin, which defeats cross-site form posts.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from yarl import URL
 
+from adapters.network import is_loopback
 from bot.config import ConfigError, Service, WebSettings
 
 COOKIE = "oohbot_web"
@@ -25,16 +25,6 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class WebConsoleRefused(ConfigError):
     """The web console cannot start safely with this configuration (the CLI prints it and
     exits 2, like any other configuration error)."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and 'localhost'."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_listen(settings: WebSettings, service: Service) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 
+from adapters.network import is_loopback
 from adapters.web import WebConsoleRefused, install
-from adapters.web.guard import is_loopback
 from bot.config import ConfigError, WebSettings
 from tests.adapters.web.conftest import DIRECTORY, RecordingHandler, Rig, RigFactory, service
 
