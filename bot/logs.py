@@ -45,7 +45,7 @@ def _drop_personal(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableM
 def configure_logging(level: str = "info") -> None:
     """JSON lines on stderr for oohbot and the libraries it uses."""
     numeric = logging.getLevelName(level.upper())
-    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
+    _route_stdlib_logging(numeric)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -65,3 +65,21 @@ def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     """A logger bound to a component name."""
     logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(component=name)
     return logger
+
+
+def _route_stdlib_logging(level: int) -> None:
+    """Libraries' stdlib log records (aiohttp's access log …) as JSON lines too."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(),
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_personal,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)

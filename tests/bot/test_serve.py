@@ -94,8 +94,10 @@ def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     stderr = process.communicate()[1]
-    events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    events = [record["event"] for record in records]
     assert "serving" in events and "shutting_down" in events
+    assert any("/healthz" in event for event in events), "the access log is JSON too"
 
 
 def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
