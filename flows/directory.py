@@ -111,6 +111,7 @@ def find_problems(directory: Directory, today: date) -> list[str]:
         *_cover_cycle_problems(directory),
         *_rota_problems(directory),
         *_validity_problems(directory, today),
+        *_totp_problems(directory),
     ]
 
 
@@ -204,3 +205,22 @@ def _validity_problems(directory: Directory, today: date) -> list[str]:
         if not officer.is_valid_on(today):
             problems.append(f"officers[{i}] ({officer.id}): expired on {officer.valid_until}")
     return problems
+
+
+def _totp_problems(directory: Directory) -> list[str]:
+    return [
+        f"officers[{i}].totp_secret: not a usable one-time-code secret (it needs 32 base32 "
+        "characters, e.g. from pyotp.random_base32())"
+        for i, officer in enumerate(directory.officers)
+        if officer.totp_secret is not None and not _usable_totp_secret(officer.totp_secret)
+    ]
+
+
+def _usable_totp_secret(secret: str) -> bool:
+    import pyotp  # local: only directories with TOTP secrets need it
+
+    try:
+        pyotp.TOTP(secret).at(0)
+    except Exception:  # pyotp raises ValueError or binascii.Error for bad secrets
+        return False
+    return True

@@ -95,3 +95,12 @@ def test_reports_every_problem_with_its_path() -> None:
 def test_an_empty_rota_is_a_problem() -> None:
     problems = find_problems(_directory(spoc={"rota": []}), TODAY)
     assert problems == ["spoc.rota: the SPOC rota is empty: list the officers to page, in order"]
+
+
+def test_unusable_one_time_code_secrets_are_reported() -> None:
+    base = _directory()
+    officers = [o.model_dump() for o in base.officers]
+    officers[0]["totp_secret"] = "JBSWY3DPEHPK3PXP"  # 80 bits: pyotp refuses it
+    officers[1]["totp_secret"] = "XTJ74R7US6IZYMV2KBEUHNIDK5GO5PDB"
+    problems = find_problems(_directory(officers=officers), TODAY)
+    assert len(problems) == 1 and problems[0].startswith("officers[0].totp_secret: not a usable")
