@@ -39,6 +39,7 @@ CHANNEL_ONLY = Text(
     "channel. Send me a direct message to start."
 )
 NOT_FOUND = Text("I cannot find that request. Check the reference and try again.")
+START_HINT = Text("Type start to begin a new request.")
 SPOC_ACTIONS = frozenset({"spoc:ack", "spoc:details", "spoc:approve", "spoc:decline", "spoc:ask"})
 DECISION_CLICKS = frozenset({"spoc:approve", "spoc:decline", "spoc:ask"})
 CONVERSATION_JOBS = frozenset({jobs.IDLE_WARNING, jobs.IDLE_EXPIRE})
@@ -140,6 +141,11 @@ class Engine:
         command = inbound.text.strip().lower()
         if inbound.kind == "text" and command in {"forms", "my forms", "requests"}:
             return await self.home(inbound.platform, inbound.user_id, inbound.tenant)
+        if inbound.kind == "text" and command == "status" and not await self._drafting(inbound):
+            # Outside a draft, "status" asks about requests already made (``/ooh status``).
+            home = await self.home(inbound.platform, inbound.user_id, inbound.tenant)
+            requester = actor.officer is not None and actor.officer.has_role("requester")
+            return [*home, START_HINT] if requester else home
         pending = await self._pending_question(actor, inbound)
         if pending is not None:
             return await self._relay_answer(pending, actor, inbound.text)
@@ -180,6 +186,11 @@ class Engine:
                     *await self._apply(created.effects, actor.id, created.request.ref),
                 ]
         return [*step.replies, *replies]
+
+    async def _drafting(self, inbound: Inbound) -> bool:
+        """Whether this person has a conversation in progress."""
+        session = await self._load_session(inbound.session_key)
+        return session is not None and not self.conversation.is_finished(session)
 
     async def _load_session(self, key: str) -> Session | None:
         raw = await self.store.load_session(key)
