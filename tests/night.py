@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.base import Address, Handle
@@ -18,6 +18,21 @@ from bot.engine import Engine
 from bot.worker import Worker
 from flows.inbound import Inbound
 from flows.messages import Card, Form, Message, Question, Text
+
+SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+"""A Saturday night: out of office hours, so no in-hours question."""
+TIMERS = {
+    "conversation_idle": "30m",
+    "conversation_idle_warning": "5m",
+    "spoc_ack": "10m",
+    "spoc_rota_rounds": 1,
+    "response_due": "2h",
+    "response_warning": "30m",
+    "retrospective_due": "72h",
+    "retrospective_reminders": ["24h", "2h"],
+    "overdue_nudge_every": "24h",
+    "ig_after_nudges": 2,
+}
 
 CANARY = {
     "subject.last_name": "Zqxjvonkle",

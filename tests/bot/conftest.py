@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,9 @@ from bot.directory import load_directory
 from store.base import Store
 from store.crypto import generate_key, load_cipher
 from store.factory import open_store
-from tests.night import Night, RecordingSender
+from tests.night import SATURDAY_2AM, TIMERS, Night, RecordingSender
 
 ROOT = Path(__file__).resolve().parents[2]
-SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
-TIMERS = {
-    "conversation_idle": "30m",
-    "conversation_idle_warning": "5m",
-    "spoc_ack": "10m",
-    "spoc_rota_rounds": 1,
-    "response_due": "2h",
-    "response_warning": "30m",
-    "retrospective_due": "72h",
-    "retrospective_reminders": ["24h", "2h"],
-    "overdue_nudge_every": "24h",
-    "ig_after_nudges": 2,
-}
 
 
 @pytest.fixture

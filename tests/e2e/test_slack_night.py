@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,12 +30,11 @@ from store.crypto import generate_key, load_cipher
 from store.factory import open_store
 from tests.adapters.slack.conftest import signature
 from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder, running_recorder
-from tests.night import ANSWERS, CANARY_VALUES
+from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-secret"
 SPOC_CHANNEL = "C0SPOC"
-SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 REF = re.compile(r"DPT/\d{2,}/2026")
 SLACK_IDS = {
     "amara.okafor": "UAMARA",
@@ -47,18 +46,6 @@ SLACK_IDS = {
     "duty.inspector": "UDUTY",
 }
 AMARA, GWEN, MARSH, KELLOW = "UAMARA", "UGWEN", "UDIMARSH", "UKELLOW"
-TIMERS = {
-    "conversation_idle": "30m",
-    "conversation_idle_warning": "5m",
-    "spoc_ack": "10m",
-    "spoc_rota_rounds": 1,
-    "response_due": "2h",
-    "response_warning": "30m",
-    "retrospective_due": "72h",
-    "retrospective_reminders": ["24h", "2h"],
-    "overdue_nudge_every": "24h",
-    "ig_after_nudges": 2,
-}
 # What arrives from Slack when someone types these characters: Slack escapes them.
 HOSTILE_SUMMARY = "Threatened staff &lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|x&gt;"
 

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,9 @@ from store.base import Store
 from store.crypto import generate_key, load_cipher
 from store.factory import open_store
 from tests.e2e.teams_recorder import Call, TeamsRecorder
-from tests.night import ANSWERS, CANARY_VALUES
+from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS
 
 ROOT = Path(__file__).resolve().parents[2]
-SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 TENANT = "tenant-westshire"
 CHANNEL = "19:spoc-room@thread.tacv2"
 AAD = {
@@ -41,18 +40,6 @@ AAD = {
     "di.marsh": "aad-dana",
     "ds.kellow": "aad-sam",
     "duty.inspector": "aad-priya",
-}
-TIMERS = {
-    "conversation_idle": "30m",
-    "conversation_idle_warning": "5m",
-    "spoc_ack": "10m",
-    "spoc_rota_rounds": 1,
-    "response_due": "2h",
-    "response_warning": "30m",
-    "retrospective_due": "72h",
-    "retrospective_reminders": ["24h", "2h"],
-    "overdue_nudge_every": "24h",
-    "ig_after_nudges": 2,
 }
 INJECTION = "[click](https://evil.example) <at>Everyone</at> **now**"
 REF = re.compile(r"DPT/\d{2,}/2026")

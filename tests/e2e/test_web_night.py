@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from store.base import Store
 from store.crypto import generate_key, load_cipher
 from store.factory import open_store
 from tests.e2e.browser import DESKTOP, PHONE, artifact, browser, pick, say, serve
-from tests.night import ANSWERS, CANARY_VALUES
+from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Locator, Page
@@ -36,19 +36,6 @@ pytestmark = pytest.mark.browser
 __all__ = ["browser"]
 
 ROOT = Path(__file__).resolve().parents[2]
-SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
-TIMERS = {
-    "conversation_idle": "30m",
-    "conversation_idle_warning": "5m",
-    "spoc_ack": "10m",
-    "spoc_rota_rounds": 1,
-    "response_due": "2h",
-    "response_warning": "30m",
-    "retrospective_due": "72h",
-    "retrospective_reminders": ["24h", "2h"],
-    "overdue_nudge_every": "24h",
-    "ig_after_nudges": 2,
-}
 EXPIRED = Officer(
     id="old.hand",
     name="Olive Hand",
