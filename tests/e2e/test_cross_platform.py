@@ -32,7 +32,7 @@ from tests.e2e import test_teams_night as teams_night
 from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
 from tests.e2e.slack_recorder import Call as SlackCall
 from tests.e2e.teams_recorder import Call, TeamsRecorder
-from tests.night import CANARY_VALUES
+from tests.night import CANARY_VALUES, SATURDAY_2AM, TIMERS
 
 ROOT = Path(__file__).resolve().parents[2]
 Side = Literal["slack", "teams"]
@@ -86,7 +86,7 @@ async def cross_night(tmp_path: Path, spoc_side: Side) -> AsyncIterator[CrossNig
     async with running_recorder() as slack_recorder, TeamsRecorder() as teams_recorder:
         raw: dict[str, Any] = {
             "directory": str(directory_file(tmp_path, spoc_side)),
-            "timers": teams_night.TIMERS,
+            "timers": TIMERS,
             "web": {"enabled": False},
             "slack": {
                 "signing_secret": slack_night.SECRET,
@@ -106,7 +106,7 @@ async def cross_night(tmp_path: Path, spoc_side: Side) -> AsyncIterator[CrossNig
         cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
         store = open_store(settings.store.url, cipher)
         await store.open()
-        clock = FrozenClock(teams_night.SATURDAY_2AM)
+        clock = FrozenClock(SATURDAY_2AM)
         directory = load_directory(settings.directory)
         app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=False)
         try:

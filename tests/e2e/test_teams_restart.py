@@ -28,9 +28,7 @@ from tests.e2e.teams_recorder import TeamsRecorder
 from tests.e2e.test_teams_night import (
     AAD,
     CHANNEL,
-    SATURDAY_2AM,
     TENANT,
-    TIMERS,
     TeamsNight,
     action,
     directory_file,
@@ -42,7 +40,7 @@ from tests.e2e.test_teams_night import (
     submits,
     submitted,
 )
-from tests.night import CANARY_VALUES
+from tests.night import CANARY_VALUES, SATURDAY_2AM, TIMERS
 
 REQUESTER = "amara.okafor"
 
