@@ -81,11 +81,13 @@ class BusinessCalendar:
             day += timedelta(days=1)
 
     def deadline(self, at: datetime, duration: Duration) -> datetime:
-        """``at`` plus a wall-clock span or a number of working days, as aware UTC."""
+        """``at`` plus a wall-clock span and/or working days (the earlier end), as aware UTC."""
+        ends = []
         if duration.working_days is not None:
-            return self.add_working_days(at, duration.working_days)
-        assert duration.wall is not None
-        return at.astimezone(UTC) + duration.wall  # in UTC: elapsed, not local, hours
+            ends.append(self.add_working_days(at, duration.working_days))
+        if duration.wall is not None:
+            ends.append(at.astimezone(UTC) + duration.wall)  # in UTC: elapsed, not local, hours
+        return min(ends)
 
     def _opening(self, day: date) -> datetime:
         return self._at(day, self.start)

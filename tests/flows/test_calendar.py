@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.calendar import BusinessCalendar
-from flows.durations import Duration
+from flows.durations import Duration, parse_duration
 
 LONDON = ZoneInfo("Europe/London")
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -115,3 +115,15 @@ def test_working_day_deadlines_are_always_a_close_of_business(start: datetime, n
     assert cal.is_working_day(due.astimezone(LONDON).date())
     assert due.astimezone(LONDON).time() == time(17, 0)
     assert cal.add_working_days(at, n + 1) > due
+
+
+def test_whichever_is_earlier_of_72_hours_and_one_working_day() -> None:
+    """§3 "timer interaction": both retrospective clocks can apply; the earlier one wins."""
+    both = parse_duration("72h or 1 working day")
+    cal = calendar()
+    friday_night = local(2026, 11, 20, 22)
+    assert cal.deadline(friday_night, both) == local(
+        2026, 11, 23, 17
+    )  # Monday close < Monday 22:00
+    christmas_eve = local(2026, 12, 24, 22)
+    assert cal.deadline(christmas_eve, both) == local(2026, 12, 27, 22)  # 72 h < Tuesday 29th close

@@ -38,3 +38,9 @@ def test_wall_durations_round_trip_through_their_description(count: int, unit: s
     words = describe(duration.wall).split()
     back = {"second": "s", "minute": "m", "hour": "h", "day": "d"}[words[1].rstrip("s")]
     assert parse_duration(f"{words[0]}{back}") == duration
+
+
+def test_either_clock_whichever_ends_first() -> None:
+    both = parse_duration("72h or 1 working day")
+    assert both == Duration(wall=timedelta(hours=72), working_days=1)
+    assert str(both) == "3 days or 1 working day"
