@@ -293,7 +293,7 @@ class Engine:
     async def _request_call(self, ref: str, actor: Actor, run: RequestCall) -> list[Message]:
         """Run a lifecycle call with compare-and-set, retrying on a lost race."""
         if actor.officer is None:
-            return [self._not_authorised()]
+            return [await self._refuse(actor, ref, "not_in_directory")]
         for _ in range(CAS_ATTEMPTS):
             stored = await self.store.get_request(ref)
             if stored is None:
@@ -311,6 +311,11 @@ class Engine:
     def _count_decision(self, before: Request, after: Request) -> None:
         if before.outcome is None and after.outcome is not None:
             self.metrics.decisions.labels(outcome=after.outcome).inc()
+
+    async def _refuse(self, actor: Actor, ref: str, reason: str) -> Text:
+        """Refuse politely and audit the refusal (ids and a reason code only)."""
+        await self._audit(actor.id, "request.action_refused", ref, {"reason": reason})
+        return self._not_authorised()
 
     def _not_authorised(self) -> Text:
         return Text(
@@ -351,7 +356,7 @@ class Engine:
             return [NOT_FOUND]
         request = Request.model_validate(stored.data)
         if actor.officer is None or not may_see_timeline(actor.officer, request, self.directory):
-            return [self._not_authorised()]
+            return [await self._refuse(actor, ref, "timeline_not_allowed")]
         entries = await self.store.audit_entries(ref)
         rows = [(datetime.fromisoformat(e.at), e.actor, e.action) for e in entries]
         await self._audit(actor.id, "request.timeline_viewed", ref, {})

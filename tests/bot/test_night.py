@@ -164,6 +164,10 @@ async def test_only_rota_officers_decide_and_never_the_requester(night: Night) -
         replies = await night.click(who, "spoc:approve", ref)
         assert not any(isinstance(m, Form) for m in replies), who
     assert (await _state(night, ref)).outcome is None
+    refusals = [
+        e for e in await night.engine.store.audit_entries(ref) if e.action.endswith("refused")
+    ]
+    assert {e.actor for e in refusals} >= {"amara.okafor", "gwen.hollis", "web::stranger"}
 
 
 async def test_two_spocs_deciding_at_once_one_wins(night: Night) -> None:
