@@ -123,3 +123,39 @@ def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "OOHBOT_ENCRYPTION_KEYS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_redis_without_aof_warns_at_start_up(tmp_path: Path, redis_url: str) -> None:
+    """The test Redis runs with appendonly off: start-up must say so (and still start)."""
+    port = _free_port()
+    config = tmp_path / "app.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "service": {"listen": {"port": port}, "data_dir": str(tmp_path / "data")},
+                "store": {"url": redis_url},
+                "directory": str(ROOT / "directory.example.yaml"),
+            }
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if _get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate(timeout=15)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    warnings = [json.loads(line) for line in stderr.splitlines() if "redis_persistence" in line]
+    assert warnings and "appendonly yes" in warnings[0]["message"]
