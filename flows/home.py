@@ -16,6 +16,7 @@ from flows.messages import Action, Card, CardField, Message, Text
 from flows.request import Request
 
 OPEN_FOR_SPOC = frozenset({"submitted", "paged", "acknowledged", "info_requested"})
+UNDECIDED = OPEN_FOR_SPOC
 FORM_DUE = frozenset({"retro_due", "retro_overdue"})
 ENDED = frozenset({"closed", "withdrawn"})
 
@@ -24,14 +25,20 @@ def _at(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %d %b %H:%M") if moment else "-"
 
 
-def _request_field(request: Request, zone: ZoneInfo, with_form_button: bool) -> CardField:
+def _request_field(request: Request, zone: ZoneInfo) -> CardField:
     due = f", form due {_at(request.retro_due_at, zone)}" if request.state in FORM_DUE else ""
-    action = (
-        Action("retro:open", "Submit form", request.ref, "primary")
-        if with_form_button and request.state in FORM_DUE
-        else None
+    return CardField(
+        request.ref, f"{request.state.replace('_', ' ')}{due}", _requester_action(request)
     )
-    return CardField(request.ref, f"{request.state.replace('_', ' ')}{due}", action)
+
+
+def _requester_action(request: Request) -> Action | None:
+    """What the requester can do next: submit the form, or withdraw before a decision."""
+    if request.state in FORM_DUE:
+        return Action("retro:open", "Submit form", request.ref, "primary")
+    if request.state in UNDECIDED:
+        return Action("withdraw", "Withdraw", request.ref, "danger")
+    return None
 
 
 def _card(card_id: str, title: str, fields: Sequence[CardField], empty: str) -> Card:
@@ -40,7 +47,7 @@ def _card(card_id: str, title: str, fields: Sequence[CardField], empty: str) -> 
 
 def requester_view(officer: Officer, requests: Sequence[Request], zone: ZoneInfo) -> Card:
     mine = [r for r in requests if r.requester == officer.id and r.state not in ENDED]
-    fields = [_request_field(r, zone, with_form_button=True) for r in mine]
+    fields = [_request_field(r, zone) for r in mine]
     return _card(f"home:mine:{officer.id}", "My requests and forms due", fields, "Nothing open.")
 
 

@@ -220,8 +220,9 @@ class RequestFlow:
         ]
         reply = Text(
             f"Request {new.ref} has gone to the police SPOC. A response is due by "
-            f"{cards.hhmm(due, ctx.calendar.zone)}. I will message you here. If anyone is in "
-            "immediate danger, call the police control room on 999."
+            f"{cards.hhmm(due, ctx.calendar.zone)}. I will message you here; type status to see "
+            "your requests or to withdraw this one. If anyone is in immediate danger, call the "
+            "police control room on 999."
         )
         return Step(new, [reply], effects, changed=True)
 

@@ -197,7 +197,10 @@ async def test_info_question_is_relayed_both_ways(night: Night) -> None:
 
 async def test_withdrawal_before_a_decision(night: Night) -> None:
     ref = await _submitted(night)
-    await night.click("amara.okafor", "withdraw", ref)
+    status = only(await night.say("amara.okafor", "status"), Card)
+    (entry,) = [f for f in status.fields if f.label == ref]
+    assert entry.action is not None and entry.action.action_id == "withdraw"
+    await night.click("amara.okafor", entry.action.action_id, entry.action.value)
     assert (await _state(night, ref)).state == "withdrawn"
     replies = await night.click("di.marsh", "spoc:approve", ref)
     assert not any(isinstance(m, Form) for m in replies)
