@@ -44,6 +44,7 @@ SPOC_ACTIONS = frozenset({"spoc:ack", "spoc:details", "spoc:approve", "spoc:decl
 DECISION_CLICKS = frozenset({"spoc:approve", "spoc:decline", "spoc:ask"})
 CONVERSATION_JOBS = frozenset({jobs.IDLE_WARNING, jobs.IDLE_EXPIRE})
 CAS_ATTEMPTS = 5
+START_COMMANDS = frozenset({"start", "new"})
 RequestCall = Callable[[Request, Officer], RequestStep]
 
 
@@ -146,9 +147,12 @@ class Engine:
             home = await self.home(inbound.platform, inbound.user_id, inbound.tenant)
             requester = actor.officer is not None and actor.officer.has_role("requester")
             return [*home, START_HINT] if requester else home
-        pending = await self._pending_question(actor, inbound)
+        if inbound.kind == "text" and command in START_COMMANDS:
+            return await self._converse(inbound, actor)
+        explicit = _answer_prefix(inbound.text) if inbound.kind == "text" else None
+        pending = await self._pending_question(actor, inbound, drafting_ok=explicit is not None)
         if pending is not None:
-            return await self._relay_answer(pending, actor, inbound.text)
+            return await self._relay_answer(pending, actor, explicit or inbound.text)
         return await self._converse(inbound, actor)
 
     # --- the conversation ------------------------------------------------------------------
@@ -325,11 +329,14 @@ class Engine:
 
     # --- info questions --------------------------------------------------------------------
 
-    async def _pending_question(self, actor: Actor, inbound: Inbound) -> Request | None:
+    async def _pending_question(
+        self, actor: Actor, inbound: Inbound, *, drafting_ok: bool
+    ) -> Request | None:
+        """The request whose SPOC question this text answers. While a draft is open, only a
+        reply starting with 'answer' counts, so draft answers never go to the SPOC."""
         if actor.officer is None or inbound.kind != "text" or not inbound.text.strip():
             return None
-        session = await self._load_session(inbound.session_key)
-        if session is not None and not self.conversation.is_finished(session):
+        if not drafting_ok and await self._drafting(inbound):
             return None
         for request in await self._all_requests():
             open_question = request.info and request.info[-1].answer is None
@@ -454,6 +461,12 @@ class Engine:
 
     async def _all_requests(self) -> list[Request]:
         return [Request.model_validate(v.data) for v in await self.store.list_requests()]
+
+
+def _answer_prefix(text: str) -> str | None:
+    """'answer <text>' → '<text>' (the explicit way to answer a SPOC's question)."""
+    head, _, rest = text.strip().partition(" ")
+    return rest.strip() or None if head.lower().rstrip(":") == "answer" else None
 
 
 def _single(value: str | list[str]) -> str:

@@ -215,7 +215,8 @@ def page_text(ref: str, repeat: bool) -> Text:
 def question_text(request: Request, directory: Directory, question: str) -> Text:
     asker = who(directory, request.info[-1].asked_by if request.info else None)
     return Text(
-        f"{asker} asks about your request {request.ref}:\n{question}\nReply here with your answer.",
+        f"{asker} asks about your request {request.ref}:\n{question}\nReply here with your "
+        "answer (if you are in the middle of another request, start it with the word answer).",
         notification=f"A question about {request.ref}",
     )
 

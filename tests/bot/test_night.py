@@ -272,3 +272,15 @@ async def test_logs_carry_no_personal_data(night: Night) -> None:
     dumped = repr(logs)
     for value in CANARY_VALUES:
         assert value not in dumped
+
+
+async def test_an_answer_during_a_new_draft_needs_the_answer_prefix(night: Night) -> None:
+    ref = await _submitted(night)
+    form = only(await night.click("di.marsh", "spoc:ask", ref), Form)
+    await night.submit("di.marsh", form, {"note": "Any weapons seen tonight?"})
+    await night.say("amara.okafor", "start")  # a second request, not an answer
+    await night.say("amara.okafor", "no")  # answers the draft's triage question, not the SPOC
+    assert (await _state(night, ref)).info[-1].answer is None
+    await night.say("amara.okafor", "answer: none seen tonight")
+    assert (await _state(night, ref)).info[-1].answer == "none seen tonight"
+    assert "none seen tonight" in texts(night.sender.inbox("di.marsh"))
