@@ -60,5 +60,27 @@ class Sender(Protocol):
         ...
 
 
+class Listening(Protocol):
+    """Where the server listens (``service.listen``)."""
+
+    @property
+    def host(self) -> str: ...
+
+
+class Hosting(Protocol):
+    """The facts about the running service an adapter may need to refuse unsafe set-ups."""
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def listen(self) -> Listening: ...
+
+
+class AdapterConfigError(Exception):
+    """A platform cannot start safely with this configuration; the message says why and how
+    to fix it (the CLI prints it and exits 2, like any configuration error)."""
+
+
 class Unreachable(Exception):
     """The recipient cannot be reached on this platform (no stored reference, no channel …)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.base import AdapterConfigError
 from bot.clock import OffsetClock, SystemClock
 from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.directory import DirectoryError, load_directory
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (ConfigError, StartupError, DirectoryError) as error:
+    except (ConfigError, AdapterConfigError, StartupError, DirectoryError) as error:
         print(f"oohbot: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

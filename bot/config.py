@@ -24,10 +24,29 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.slack.settings import SlackSettings
+from adapters.teams.settings import TeamsSettings
+from adapters.web.settings import WebSettings
 from flows.policy import Policy, Timers
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+__all__ = [
+    "ConfigError",
+    "Listen",
+    "OfficeHours",
+    "Service",
+    "Settings",
+    "SlackSettings",
+    "StoreSettings",
+    "TeamsSettings",
+    "WebSettings",
+    "config_path",
+    "load_settings",
+    "parse_settings",
+]
 
 
 class ConfigError(Exception):
@@ -101,47 +120,6 @@ class StoreSettings(_Section):
         if not url.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
             raise ValueError("use 'sqlite:///path/to/file.db' or 'redis://host:6379/0'")
         return url
-
-
-class SlackSettings(_Section):
-    signing_secret: str = ""
-    bot_token: str = ""
-    app_token: str = ""
-    api_url: str = "https://slack.com/api/"
-    spoc_channel: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.bot_token)
-
-    @model_validator(mode="after")
-    def _secrets_together(self) -> SlackSettings:
-        if self.bot_token and not (self.signing_secret or self.app_token):
-            raise ValueError(
-                "slack.bot_token is set but slack.signing_secret is empty: set "
-                "SLACK_SIGNING_SECRET (or slack.app_token for Socket Mode)"
-            )
-        return self
-
-
-class TeamsSettings(_Section):
-    enabled: bool = False
-    app_id: str = ""
-    app_password: str = ""
-    tenant_id: str = ""
-    spoc_channel: str = ""
-
-    @model_validator(mode="after")
-    def _password_with_id(self) -> TeamsSettings:
-        if self.app_id and not self.app_password:
-            raise ValueError("teams.app_id is set but teams.app_password is empty: set it")
-        return self
-
-
-class WebSettings(_Section):
-    enabled: bool = True
-    auth_token: str = ""
-    clock_control: bool = True
 
 
 class Settings(_Section):

@@ -18,8 +18,8 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.base import Handler
 from adapters.slack.app import bolt_app
 from adapters.slack.sender import AddressBook, SlackSender, log, web_client
+from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketModeRunner
-from bot.config import SlackSettings
 
 PATH = "/slack/events"
 BOLT = web.AppKey("slack_bolt", AsyncApp)

@@ -17,16 +17,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from structlog import get_logger
 
 from adapters.base import Address, Handle, Unreachable
 from adapters.slack import blocks
 from adapters.slack.escape import mrkdwn
-from bot.logs import get_logger
 from flows.inbound import Platform
 from flows.messages import Form, Message
 from store.base import Document
 
-log = get_logger("slack")
+log = get_logger(component="slack")
 UNREACHABLE_ERRORS = frozenset(
     {
         "channel_not_found",

@@ -16,24 +16,24 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from structlog import get_logger
 
-from adapters.base import Handler
+from adapters.base import AdapterConfigError, Handler, Hosting
 from adapters.network import is_loopback
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
 from adapters.teams.sender import TeamsSender
-from bot.config import ConfigError, Service, TeamsSettings
-from bot.logs import get_logger
+from adapters.teams.settings import TeamsSettings
 from store.base import Store
 
-log = get_logger("teams")
+log = get_logger(component="teams")
 ROUTE = "/api/messages"
 
 __all__ = ["ROUTE", "TeamsConfigError", "TeamsSender", "install"]
 
 
-class TeamsConfigError(ConfigError):
+class TeamsConfigError(AdapterConfigError):
     """Teams cannot start safely with this configuration."""
 
 
@@ -41,7 +41,7 @@ def install(
     app: web.Application,
     handler: Handler,
     settings: TeamsSettings,
-    service: Service,
+    service: Hosting,
     store: Store,
     *,
     backoff: Backoff | None = None,
@@ -63,7 +63,7 @@ def install(
     return sender
 
 
-def check_auth(settings: TeamsSettings, service: Service) -> None:
+def check_auth(settings: TeamsSettings, service: Hosting) -> None:
     """Refuse to run unauthenticated anywhere but a developer's own machine."""
     if settings.app_id:
         return

@@ -14,17 +14,17 @@ import uuid
 
 from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.schema import ActivityTypes
+from structlog import get_logger
 
 from adapters.base import Address, Handler, Unreachable
 from adapters.teams.inbound import to_inbound
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
 from adapters.teams.sender import TeamsSender, post
-from bot.logs import get_logger
 from flows.inbound import Inbound
 from flows.messages import Message, Text
 
-log = get_logger("teams")
+log = get_logger(component="teams")
 
 
 class TeamsBot(ActivityHandler):  # type: ignore[misc]

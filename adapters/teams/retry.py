@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from msrest.exceptions import ClientRequestError, HttpOperationError
+from structlog import get_logger
 
-from bot.logs import get_logger
-
-log = get_logger("teams")
+log = get_logger(component="teams")
 T = TypeVar("T")
 RETRYABLE = frozenset({412, 429})
 

@@ -22,16 +22,16 @@ from botbuilder.schema import (
 )
 from botframework.connector.aio import ConnectorClient
 from msrest.exceptions import ClientRequestError, HttpOperationError
+from structlog import get_logger
 
 from adapters.base import Address, Handle, Unreachable
 from adapters.teams.cards import to_activity
 from adapters.teams.references import References, channel_key
 from adapters.teams.retry import Backoff, status_of, with_retries
-from bot.logs import get_logger
 from flows.inbound import Platform
 from flows.messages import Message
 
-log = get_logger("teams")
+log = get_logger(component="teams")
 CHANNEL_ID = "msteams"
 T = TypeVar("T")
 ConnectorCall = Callable[[ConnectorClient], Awaitable[T]]

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from adapters.base import Handler
+from adapters.base import Handler, Hosting
 from adapters.web.guard import Guard, WebConsoleRefused, check_listen
 from adapters.web.routes import Console
 from adapters.web.sender import WebSender
-from bot.config import Service, WebSettings
+from adapters.web.settings import WebSettings
 from flows.directory import Directory
 
 __all__ = ["WebConsoleRefused", "WebSender", "install"]
@@ -29,7 +29,7 @@ def install(
     handler: Handler,
     *,
     settings: WebSettings,
-    service: Service,
+    service: Hosting,
     directory: Directory,
     advance: Callable[[timedelta], Awaitable[None]] | None,
 ) -> WebSender:

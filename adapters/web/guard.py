@@ -15,19 +15,20 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from yarl import URL
 
+from adapters.base import AdapterConfigError, Hosting
 from adapters.network import is_loopback
-from bot.config import ConfigError, Service, WebSettings
+from adapters.web.settings import WebSettings
 
 COOKIE = "oohbot_web"
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class WebConsoleRefused(ConfigError):
+class WebConsoleRefused(AdapterConfigError):
     """The web console cannot start safely with this configuration (the CLI prints it and
     exits 2, like any other configuration error)."""
 
 
-def check_listen(settings: WebSettings, service: Service) -> None:
+def check_listen(settings: WebSettings, service: Hosting) -> None:
     """Refuse a non-loopback listen address unless a token protects the console."""
     if settings.auth_token or is_loopback(service.listen.host):
         return

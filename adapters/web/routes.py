@@ -23,18 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from structlog import get_logger
 
-from adapters.base import Handler
+from adapters.base import Handler, Hosting
 from adapters.web.guard import Guard
 from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
 from adapters.web.render import JSON, to_json
 from adapters.web.sender import CHANNEL_BOX, Subscription, WebSender
-from bot.config import Service
-from bot.logs import get_logger
 from flows.directory import Directory, Officer
 from flows.messages import Message, Text
 
-log = get_logger("web")
+log = get_logger(component="web")
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"app.js": "application/javascript", "app.css": "text/css"}
 KEEPALIVE_SECONDS = 15.0
@@ -60,7 +59,7 @@ class Console:
         handler: Handler,
         sender: WebSender,
         directory: Directory,
-        service: Service,
+        service: Hosting,
         guard: Guard,
         advance: Advance | None,
     ) -> None:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from adapters.base import Address
 from adapters.web import WebSender, install
-from bot.config import WebSettings
+from adapters.web.settings import WebSettings
 from flows.messages import Action, Card, Choice, Question, Text
 from tests.adapters.web.conftest import DIRECTORY, RecordingHandler, service
 from tests.e2e.browser import PHONE, browser, pick, say, serve

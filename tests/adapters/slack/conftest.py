@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack import SlackSender, install
-from bot.config import SlackSettings
+from adapters.slack.settings import SlackSettings
 from flows.inbound import Inbound, Platform
 from flows.messages import Message
 from store.base import Document

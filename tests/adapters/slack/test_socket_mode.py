@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from adapters.slack import socket_mode_runner
-from bot.config import SlackSettings
+from adapters.slack.settings import SlackSettings
 from flows.messages import Text
 from tests.adapters.slack.conftest import USER, Addresses, RecordingHandler
 from tests.e2e.slack_recorder import TEAM, SlackRecorder

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams import TeamsSender, install
 from adapters.teams.retry import Backoff
-from bot.config import Listen, Service, TeamsSettings
+from adapters.teams.settings import TeamsSettings
+from bot.config import Listen, Service
 from flows.inbound import Inbound, Platform
 from flows.messages import Message
 from store.base import Document, Store

@@ -10,7 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams import TeamsConfigError, check_auth, install
-from bot.config import Listen, Service, TeamsSettings
+from adapters.teams.settings import TeamsSettings
+from bot.config import Listen, Service
 from flows.messages import Text
 from store.base import Store
 from tests.adapters.teams.conftest import (

@@ -14,7 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.web import WebSender, install
-from bot.config import Listen, Service, WebSettings
+from adapters.web.settings import WebSettings
+from bot.config import Listen, Service
 from flows.directory import Directory, Officer, Organisation, Rota
 from flows.inbound import Inbound, Platform
 from flows.messages import Card, Message, Text

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 
+from adapters.base import AdapterConfigError
 from adapters.network import is_loopback
 from adapters.web import WebConsoleRefused, install
-from bot.config import ConfigError, WebSettings
+from adapters.web.settings import WebSettings
 from tests.adapters.web.conftest import DIRECTORY, RecordingHandler, Rig, RigFactory, service
 
 
@@ -27,7 +28,7 @@ def test_non_loopback_listen_is_refused_without_a_token(host: str) -> None:
 
 
 def test_refusal_is_a_configuration_error_the_cli_reports() -> None:
-    assert issubclass(WebConsoleRefused, ConfigError)
+    assert issubclass(WebConsoleRefused, AdapterConfigError)
 
 
 def test_non_loopback_listen_is_allowed_with_a_token() -> None:
