@@ -11,7 +11,8 @@ goes.
 States: ``triage`` (the emergency question; the caller is verified against the directory on
 leaving it), ``verifying`` (one-time code, only for officers with a secret),
 ``collecting:<field>`` per question, ``reviewing``; ends ``submitted``, ``cancelled``,
-``expired``, ``refused``, ``emergency`` and ``redirected`` (in office hours, could wait).
+``expired``, ``refused``, ``emergency`` and ``redirected`` (in office hours and it could wait,
+or a child-protection concern where the policy routes those elsewhere).
 
 Inputs: typed text (an answer or a command: ``help``, ``back``, ``edit <n|key|label>``,
 ``keep``, ``cancel``, ``status``, ``start``/``new``), a button (``answer:<field>:<option>``,
@@ -65,6 +66,7 @@ RULE_TEXT = {
     "office_hours": "in office hours",
     "totp": "has a one-time-code secret",
     "several_orgs": "acts for several organisations",
+    "child_protection": "the protocol redirects child-protection concerns",
 }
 
 
@@ -201,7 +203,11 @@ def _definition(spec: Sequence[FieldSpec]) -> tuple[list[str], list[dict[str, An
     moves: list[dict[str, Any]] = [
         {"trigger": "danger", "source": TRIAGE, "dest": "emergency"},
         {"trigger": "refuse", "source": [TRIAGE, VERIFYING, REVIEWING], "dest": "refused"},
-        {"trigger": "redirect", "source": state_of("urgent_in_hours"), "dest": "redirected"},
+        {
+            "trigger": "redirect",
+            "source": [state_of("urgent_in_hours"), state_of("child_protection")],
+            "dest": "redirected",
+        },
         {"trigger": "submit", "source": REVIEWING, "dest": "submitted"},
         {"trigger": "cancel", "source": live, "dest": "cancelled"},
         {"trigger": "expire", "source": live, "dest": "expired"},
@@ -365,6 +371,7 @@ class ConversationFlow:
             "emergency": self._on_emergency,
             "verify.code": self._on_code,
             "urgent_in_hours": self._on_in_hours,
+            "child_protection": self._on_child,
             "review": self._on_review,
         }.get(key)
         if special is not None:
@@ -438,6 +445,14 @@ class ConversationFlow:
         self._fire(session, ctx, "redirect")
         text = Text(f"Thank you. {ctx.policy.in_hours_route} Nothing has been sent.")
         return self._end(session, [text], Audit("conversation.redirected_in_hours"))
+
+    def _on_child(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        if value == "no":
+            session.answers["child_protection"] = "no"
+            return self._advance(session, ctx)
+        self._fire(session, ctx, "redirect")
+        text = Text(f"Thank you. {self.policy.child_protection_advice} Nothing has been sent.")
+        return self._end(session, [text], Audit("conversation.redirected_child_protection"))
 
     def _on_review(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
         if value == "submit":
@@ -638,6 +653,7 @@ class ConversationFlow:
             ask_in_hours=self.policy.ask_in_hours,
             has_totp=bool(officer and officer.totp_secret),
             organisations=organisations,
+            ask_child_protection=bool(self.policy.child_protection_advice),
         )
 
     def _spec(self, session: Session, ctx: ConversationContext) -> tuple[FieldSpec, ...]:

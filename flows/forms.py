@@ -22,7 +22,7 @@ from flows.policy import Policy
 SpecKind = Literal[
     "text", "long_text", "name", "date", "dob", "choice", "multi", "phone", "postcode", "code"
 ]
-ContextRule = Literal["", "office_hours", "totp", "several_orgs"]
+ContextRule = Literal["", "office_hours", "totp", "several_orgs", "child_protection"]
 Answer = str | list[str]
 Condition = Callable[[Mapping[str, Any]], bool]
 
@@ -50,6 +50,7 @@ class FormContext:
     ask_in_hours: bool = True
     has_totp: bool = False
     organisations: tuple[Choice, ...] = ()
+    ask_child_protection: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ def _context_allows(rule: ContextRule, context: FormContext) -> bool:
         return context.has_totp
     if rule == "several_orgs":
         return len(context.organisations) > 1
+    if rule == "child_protection":
+        return context.ask_child_protection
     return True
 
 
@@ -184,6 +187,7 @@ REVIEW = (
 )
 EMERGENCY = (Choice("yes", "Yes, someone is in danger now"), Choice("no", "No"))
 URGENT = (Choice("yes", "Yes, it cannot wait"), Choice("no", "No, it can wait"))
+CHILD = (Choice("yes", "Yes, a specific child"), Choice("no", "No"))
 
 
 def _other_chosen(answers: Mapping[str, Any]) -> bool:
@@ -218,6 +222,13 @@ def _triage_fields() -> list[FieldSpec]:
             "During office hours the police nominated officer handles requests sent on Form "
             "MH1 or the PDP form. Use this service only if the request cannot wait.",
             choices=URGENT, context_rule="office_hours", in_summary=False,
+        ),
+        FieldSpec(
+            "child_protection", "choice", "About a specific child",
+            "Is your concern about a specific child at risk of significant harm?",
+            "Concerns about a specific child go through child-protection procedures, not "
+            "this route.",
+            choices=CHILD, context_rule="child_protection", in_summary=False,
         ),
         FieldSpec(
             "on_behalf_of", "choice", "On behalf of",

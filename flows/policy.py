@@ -80,6 +80,11 @@ class Policy(_Section):
         "information governance lead to update the nominated-officer directory."
     )
     ask_in_hours: bool = True
+    child_protection_advice: str = Field(
+        default="",
+        description="when set, ask whether the concern is about a specific child and, if so, "
+        "end with this advice (some protocols route those to child-protection procedures)",
+    )
     lawful_bases: tuple[Choice, ...] = (
         Choice(key="cda_s115", label="Crime and Disorder Act 1998 s115"),
         Choice(key="dpa_crime", label="Data Protection Act: prevention or detection of crime"),

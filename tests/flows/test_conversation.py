@@ -432,3 +432,19 @@ def test_random_inputs_never_crash_and_never_lose_an_accepted_answer(inputs: lis
             assert key in step.session.answers
             if key not in (current, "emergency"):
                 assert step.session.answers[key] == value
+
+
+def test_a_specific_child_is_redirected_when_the_protocol_says_so() -> None:
+    """protocol-requirements §8: concerns about a specific child go to child-protection
+    procedures, not through this route (S1-RoH Annex A); off unless the policy sets advice."""
+    advice = "Call the children's services emergency duty team on the number in your handbook."
+    flow = ConversationFlow(Policy(child_protection_advice=advice))
+    night = ctx()
+    step = flow.step(flow.begin(night).session, inbound("no"), night)
+    assert asked(step) == "child_protection"
+    redirected = flow.step(step.session, inbound("yes"), night)
+    assert redirected.session.state == "redirected" and advice in texts(redirected)
+    assert [a.action for a in audits(redirected)][-1] == "conversation.redirected_child_protection"
+    carried_on = flow.step(step.session, inbound("no"), night)
+    assert asked(carried_on) == "on_behalf_of"
+    assert asked(FLOW.step(FLOW.begin(night).session, inbound("no"), night)) == "on_behalf_of"

@@ -29,8 +29,10 @@ def _options(key: str) -> list[str]:
 
 
 def test_the_field_keys_are_the_public_contract() -> None:
-    """DESIGN.md "Form field keys"."""
-    assert [f.key for f in SPEC] == KEYS
+    """DESIGN.md "Form field keys" (plus ``child_protection``, asked only where the local
+    protocol sets ``policy.child_protection_advice``)."""
+    assert [f.key for f in SPEC if f.key != "child_protection"] == KEYS
+    assert field_by_key(SPEC, "child_protection").context_rule == "child_protection"
 
 
 def test_option_keys_follow_the_contract_and_the_protocol() -> None:
