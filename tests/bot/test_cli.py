@@ -96,3 +96,12 @@ def test_requests_list_and_audit_on_an_empty_store(tmp_path: Path) -> None:
     assert json.loads(listing.stdout) == []
     verified = oohbot("audit", "verify", "--config", config)
     assert verified.returncode == 0, verified.stderr
+
+
+def test_the_readme_diagrams_are_the_machines() -> None:
+    """The README shows what ``oohbot flow diagram`` draws (regenerate it when a machine changes)."""
+    import re
+
+    blocks = re.findall(r"```mermaid\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    for machine, block in zip(("request", "conversation"), blocks, strict=True):
+        assert block.strip() == oohbot("flow", "diagram", "--machine", machine).stdout.strip()
