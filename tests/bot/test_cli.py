@@ -99,7 +99,7 @@ def test_requests_list_and_audit_on_an_empty_store(tmp_path: Path) -> None:
 
 
 def test_the_readme_diagrams_are_the_machines() -> None:
-    """The README shows what ``oohbot flow diagram`` draws (regenerate it when a machine changes)."""
+    """The README shows what ``oohbot flow diagram`` draws (regenerate it on a change)."""
     import re
 
     blocks = re.findall(r"```mermaid\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
