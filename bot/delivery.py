@@ -58,6 +58,9 @@ class Delivery:
         except Unreachable as error:
             await self._report_unreachable(officer_id, str(error) or address.platform, ref)
             return False
+        except Exception as error:  # a platform outage must not stop the other deliveries
+            await self._report_unreachable(officer_id, type(error).__name__, ref)
+            return False
         await self._remember(message, handle, officer_id)
         return True
 
@@ -70,9 +73,9 @@ class Delivery:
             address = Address(platform=platform, kind="channel", id=channel)  # type: ignore[arg-type]
             try:
                 handle = await self._senders[platform].send(address, message)
-            except Unreachable:
+            except Exception as error:  # Unreachable, or the platform failing outright
                 self._metrics.delivery_failures.labels(platform=platform).inc()
-                log.error("spoc_channel_unreachable", platform=platform)
+                log.error("spoc_channel_unreachable", platform=platform, error=type(error).__name__)
                 continue
             await self._remember(message, handle, CHANNEL)
 
@@ -99,10 +102,19 @@ class Delivery:
         handles = await self._store.handles(card.card_id)
         mine = [h for h in handles if recipient is None or h.get("recipient") == recipient]
         for handle in mine:
-            sender = self._senders.get(str(handle.get("platform")))
-            if sender is not None:
-                await sender.update(handle, card)
+            await self._update(handle, card)
         return bool(mine)
+
+    async def _update(self, handle: Handle, card: Card) -> None:
+        platform = str(handle.get("platform"))
+        sender = self._senders.get(platform)
+        if sender is None:
+            return
+        try:
+            await sender.update(handle, card)
+        except Exception as error:  # a stale copy is not worth losing the rest of a decision
+            self._metrics.delivery_failures.labels(platform=platform).inc()
+            log.error("card_update_failed", platform=platform, error=type(error).__name__)
 
     async def _remember(self, message: Message, handle: Handle | None, recipient: str) -> None:
         if isinstance(message, Card) and handle is not None:

@@ -431,21 +431,28 @@ class Engine:
     # --- effects ---------------------------------------------------------------------------
 
     async def _apply(self, effects: Sequence[Effect], actor: str, ref: str) -> list[Message]:
-        """Carry out effects; return those addressed to the current conversation."""
+        """Carry out effects; return those addressed to the current conversation.
+
+        Durable effects (timers, audit) go first and deliveries last, so a platform that is
+        down can delay a message but never lose a reminder or an audit entry.
+        """
+        for effect in effects:
+            if not isinstance(effect, Send):
+                await self._record(effect, actor, ref)
         replies: list[Message] = []
         for effect in effects:
             if isinstance(effect, Send):
                 replies += await self._send(effect, ref)
-            elif isinstance(effect, Schedule):
-                due = effect.due_at.timestamp()
-                await self.store.schedule(
-                    Job(effect.job_id, effect.kind, due, dict(effect.payload))
-                )
-            elif isinstance(effect, CancelJob):
-                await self.store.cancel(effect.job_id)
-            elif isinstance(effect, Audit):
-                await self._audit(actor, effect.action, effect.ref or ref, dict(effect.details))
         return replies
+
+    async def _record(self, effect: Effect, actor: str, ref: str) -> None:
+        if isinstance(effect, Schedule):
+            job = Job(effect.job_id, effect.kind, effect.due_at.timestamp(), dict(effect.payload))
+            await self.store.schedule(job)
+        elif isinstance(effect, CancelJob):
+            await self.store.cancel(effect.job_id)
+        elif isinstance(effect, Audit):
+            await self._audit(actor, effect.action, effect.ref or ref, dict(effect.details))
 
     async def _send(self, effect: Send, ref: str) -> list[Message]:
         if isinstance(effect.to, ToConversation):

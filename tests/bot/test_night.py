@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from typing import Any
 
 from flows.messages import Card, Form, FormField, Message
 from flows.request import Request
@@ -284,3 +285,25 @@ async def test_an_answer_during_a_new_draft_needs_the_answer_prefix(night: Night
     await night.say("amara.okafor", "answer: none seen tonight")
     assert (await _state(night, ref)).info[-1].answer == "none seen tonight"
     assert "none seen tonight" in texts(night.sender.inbox("di.marsh"))
+
+
+async def test_a_platform_failure_loses_no_timer_and_no_audit_entry(night: Night) -> None:
+    """A platform outage for one person delays their message; reminders and audit survive."""
+    ref = await _submitted(night)
+    real_send = night.sender.send
+
+    async def failing_send(address: Any, message: Message) -> Any:
+        if address.id == "amara.okafor":
+            raise ConnectionError("platform down")
+        return await real_send(address, message)
+
+    night.sender.send = failing_send  # type: ignore[method-assign]
+    form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
+    await night.submit("di.marsh", form, {"note": "Disclosed"})
+    request = await _state(night, ref)
+    assert request.outcome == "approved" and request.retro_due_at is not None
+    kinds = {job.kind for job in await night.engine.store.pending_jobs()}
+    assert "retro_reminder" in kinds and "retro_overdue" in kinds
+    actions = [e.action for e in await night.engine.store.audit_entries(ref)]
+    assert "request.approved" in actions
+    assert "could not reach" in texts(night.sender.channel())
