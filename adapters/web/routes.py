@@ -108,9 +108,9 @@ class Console:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         officer = self._officer(request.query.get("officer", ""))
-        subscription = self._sender.subscribe(officer.id)
+        subscription = self._sender.subscribe(officer.id, channel=in_channel(officer))
         try:
-            return await self._stream(request, officer.id, subscription)
+            return await self._stream(request, officer, subscription)
         finally:
             self._sender.unsubscribe(subscription)
 
@@ -155,23 +155,25 @@ class Console:
             return [Text(f"Sorry, something went wrong on our side. Error id {error_id}.")]
 
     async def _stream(
-        self, request: web.Request, officer_id: str, subscription: Subscription
+        self, request: web.Request, officer: Officer, subscription: Subscription
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={**HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
         )
         await response.prepare(request)
         with contextlib.suppress(ConnectionResetError):
-            await _write(response, "snapshot", self._snapshot(officer_id))
+            await _write(response, "snapshot", self._snapshot(officer))
             while (event := await _next(subscription, response)) is not None:
                 await _write(response, *event)
         return response
 
-    def _snapshot(self, officer_id: str) -> JSON:
+    def _snapshot(self, officer: Officer) -> JSON:
+        member = in_channel(officer)
         return {
-            "officer": officer_id,
-            "inbox": [e.to_json() for e in self._sender.entries(officer_id)],
-            "channel": [e.to_json() for e in self._sender.entries(CHANNEL_BOX)],
+            "officer": officer.id,
+            "inbox": [e.to_json() for e in self._sender.entries(officer.id)],
+            "channel": [e.to_json() for e in self._sender.entries(CHANNEL_BOX)] if member else [],
+            "channel_member": member,
             "clock": self._clock_json(),
         }
 
@@ -189,6 +191,12 @@ class Console:
 
     async def _close_streams(self, _: web.Application) -> None:
         self._sender.close_all()
+
+
+def in_channel(officer: Officer) -> bool:
+    """The console's SPOC channel has the members a real SPOC channel would: SPOC officers.
+    Everyone else sees only their own chat (need to know)."""
+    return officer.has_role("spoc")
 
 
 def _officer_json(officer: Officer) -> JSON:

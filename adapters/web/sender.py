@@ -108,9 +108,10 @@ class WebSender:
         """What a box holds now, oldest first."""
         return list(self._boxes.get(box, ()))
 
-    def subscribe(self, officer_id: str) -> Subscription:
-        """A live stream of the officer's inbox and the channel."""
-        subscription = Subscription(frozenset({officer_id, CHANNEL_BOX}), self._queue_size)
+    def subscribe(self, officer_id: str, *, channel: bool) -> Subscription:
+        """A live stream of the officer's inbox (and the channel, for its members)."""
+        boxes = {officer_id, CHANNEL_BOX} if channel else {officer_id}
+        subscription = Subscription(frozenset(boxes), self._queue_size)
         self._subscriptions.add(subscription)
         return subscription
 

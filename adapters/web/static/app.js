@@ -283,6 +283,7 @@
     $("feed").replaceChildren();
     state.seen.clear();
     for (const entry of [...snapshot.inbox, ...snapshot.channel]) upsert(entry, false);
+    $("channel-note").hidden = snapshot.channel_member;
     showClock(snapshot.clock);
     setLive("Live");
     document.body.dataset.ready = "true";

@@ -18,13 +18,25 @@ CARD = Card(
 
 
 async def test_stream_starts_with_a_snapshot_of_inbox_and_channel(rig: Rig) -> None:
-    await rig.sender.send(Address("web", "user", "req"), Text("earlier"))
+    await rig.sender.send(Address("web", "user", "spoc"), Text("earlier"))
     await rig.sender.send(Address("web", "channel", "spoc"), CARD)
-    stream = await open_stream(rig, "req")
+    stream = await open_stream(rig, "spoc")
     name, snapshot = await stream.next()
-    assert name == "snapshot" and snapshot["officer"] == "req"
+    assert name == "snapshot" and snapshot["officer"] == "spoc" and snapshot["channel_member"]
     assert [e["message"]["text"] for e in snapshot["inbox"]] == ["earlier"]
     assert [e["message"]["card_id"] for e in snapshot["channel"]] == [CARD.card_id]
+
+
+async def test_only_spoc_officers_see_the_spoc_channel(rig: Rig) -> None:
+    """protocol-requirements §6.2: need to know — a requester sees only their own chat."""
+    await rig.sender.send(Address("web", "channel", "spoc"), CARD)
+    stream = await open_stream(rig, "req")
+    _, snapshot = await stream.next()
+    assert snapshot["channel"] == [] and snapshot["channel_member"] is False
+    await rig.sender.send(Address("web", "channel", "spoc"), CARD)
+    await rig.sender.send(Address("web", "user", "req"), Text("yours"))
+    _, entry = await stream.next()
+    assert entry["box"] == "req", "channel posts are not streamed to non-members"
 
 
 async def test_sent_message_arrives_live_to_its_officer_and_nobody_else(rig: Rig) -> None:
@@ -81,7 +93,7 @@ async def test_inboxes_are_bounded() -> None:
 
 async def test_a_stalled_browser_is_dropped_not_buffered_for_ever() -> None:
     sender = WebSender(queue_size=2)
-    subscription = sender.subscribe("req")
+    subscription = sender.subscribe("req", channel=False)
     for number in range(4):
         await sender.send(Address("web", "user", "req"), Text(str(number)))
     assert subscription not in sender._subscriptions
