@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("action", choices=["verify", "export"])
     audit.add_argument("--ref", help="only this request reference")
     audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    audit.add_argument("--head", help="a head hash saved earlier: it must still be in the chain")
     requests = sub.add_parser("requests", help="requests tools")
     requests.add_argument("action", choices=["list"])
     requests.add_argument("--overdue", action="store_true", help="only overdue forms")
@@ -83,7 +84,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "serve": lambda: asyncio.run(_serve(settings, worker=not args.no_worker)),
         "worker": lambda: asyncio.run(_worker(settings)),
         "directory": lambda: _directory_check(settings),
-        "audit": lambda: asyncio.run(_audit(settings, args.action, args.ref, args.format)),
+        "audit": lambda: asyncio.run(_audit(settings, args)),
         "requests": lambda: asyncio.run(_requests(settings, args.overdue, args.format)),
         "keys": lambda: asyncio.run(_rotate(settings)),
     }
@@ -164,20 +165,27 @@ async def _worker(settings: Settings) -> int:
     return 0
 
 
-async def _audit(settings: Settings, action: str, ref: str | None, fmt: str) -> int:
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from store.audit import export, verify
 
     async with opened_store(settings, os.environ) as store:
-        entries = await store.audit_entries(ref if action == "export" else None)
-    if action == "export":
-        sys.stdout.write(export(entries, "csv" if fmt == "csv" else "jsonl"))
+        entries = await store.audit_entries(args.ref if args.action == "export" else None)
+    if args.action == "export":
+        sys.stdout.write(export(entries, "csv" if args.format == "csv" else "jsonl"))
         return 0
     result = verify(entries)
-    if result.ok:
-        print(f"audit chain OK ({len(entries)} entries)")
-        return 0
-    print(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
-    return 1
+    if not result.ok:
+        print(
+            f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr
+        )
+        return 1
+    if args.head and all(entry.hash != args.head for entry in entries):
+        print("audit chain BROKEN: the saved head is no longer in it (truncated?)", file=sys.stderr)
+        return 1
+    head = entries[-1].hash if entries else "(empty)"
+    print(f"audit chain OK ({len(entries)} entries); head {head}")
+    print("Keep the head somewhere safe; 'oohbot audit verify --head <it>' detects truncation.")
+    return 0
 
 
 async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:

@@ -73,7 +73,16 @@ async def test_list_export_and_verify_after_a_night(tmp_path: Path) -> None:
     csv = oohbot("audit", "export", "--format", "csv", "--config", str(config), env=env).stdout
     assert csv.splitlines()[0].startswith("seq,")
 
+    verified = oohbot("audit", "verify", "--config", str(config), env=env)
+    assert verified.returncode == 0
+    head = verified.stdout.split("head ")[1].split()[0]
+    with sqlite3.connect(db) as raw:
+        audit = next(n for (n,) in raw.execute("select name from sqlite_master") if "audit" in n)
+        last = raw.execute(f"select max(seq) from {audit}").fetchone()[0]
+        raw.execute(f"delete from {audit} where seq = ?", (last,))
     assert oohbot("audit", "verify", "--config", str(config), env=env).returncode == 0
+    truncated = oohbot("audit", "verify", "--head", head, "--config", str(config), env=env)
+    assert truncated.returncode == 1 and "saved head" in truncated.stderr
     with sqlite3.connect(db) as raw:
         table_name = next(
             n for (n,) in raw.execute("select name from sqlite_master") if "audit" in n
