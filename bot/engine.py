@@ -26,7 +26,7 @@ from flows.directory import Directory, Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
 from flows.home import home_view, may_see_timeline, timeline_card
 from flows.inbound import Inbound, Platform
-from flows.lifecycle import LifecycleContext, RequestFlow
+from flows.lifecycle import FINAL, LifecycleContext, RequestFlow
 from flows.lifecycle import Step as RequestStep
 from flows.messages import Message, Text, ToConversation, ToOfficer, ToSpocChannel
 from flows.request import Request
@@ -104,7 +104,7 @@ class Engine:
     async def home(self, platform: Platform, user_id: str, tenant: str) -> list[Message]:
         """Home/status cards for this person."""
         officer = self.directory.by_platform(platform, user_id, tenant)
-        requests = await self._all_requests()
+        requests = await self._open_requests()
         return home_view(officer, requests, self.directory, self.settings.service.zone)
 
     # --- routing ---------------------------------------------------------------------------
@@ -338,7 +338,7 @@ class Engine:
             return None
         if not drafting_ok and await self._drafting(inbound):
             return None
-        for request in await self._all_requests():
+        for request in await self._open_requests():
             open_question = request.info and request.info[-1].answer is None
             if (
                 request.requester == actor.officer.id
@@ -417,7 +417,7 @@ class Engine:
         raise RuntimeError(f"request {ref} kept changing while its timer ran")
 
     async def _digest(self, job: Job) -> None:
-        effects = self.lifecycle.digest(await self._all_requests(), self._lifecycle_context())
+        effects = self.lifecycle.digest(await self._open_requests(), self._lifecycle_context())
         await self._apply(effects, "system", "")
         await self.schedule_digest()
 
@@ -466,8 +466,11 @@ class Engine:
     async def _audit(self, actor: str, action: str, ref: str, details: dict[str, Any]) -> None:
         await self.store.append_audit(self.clock.now(), actor, action, ref, details)
 
-    async def _all_requests(self) -> list[Request]:
-        return [Request.model_validate(v.data) for v in await self.store.list_requests()]
+    async def _open_requests(self) -> list[Request]:
+        """Requests not yet ended: all the engine ever needs, and cheap however long the
+        history (ended ones are filtered by the store's state index, never decrypted)."""
+        stored = await self.store.list_requests(exclude_states=FINAL)
+        return [Request.model_validate(v.data) for v in stored]
 
 
 def _answer_prefix(text: str) -> str | None:

@@ -11,6 +11,7 @@ reads the clock itself, so tests drive it with an injected clock.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,7 +101,10 @@ class Store(Protocol):
         ``expected_version``. Of N concurrent updates from the same version exactly one wins."""
         ...
 
-    async def list_requests(self) -> list[Versioned]: ...
+    async def list_requests(self, exclude_states: Collection[str] = ()) -> list[Versioned]:
+        """Requests in reference order, leaving out those whose ``state`` key is one of
+        ``exclude_states`` (the store indexes the state, so ended requests cost nothing)."""
+        ...
 
     # references -------------------------------------------------------------------------
     async def next_reference_number(self, prefix: str, year: int) -> int:

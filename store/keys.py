@@ -22,6 +22,7 @@ REQUEST_AAD = "request:"
 
 PREFIX = "oohbot:"
 REQUEST_INDEX = PREFIX + "requests"  # set of every reference
+REQUEST_STATES = PREFIX + "request-states"  # hash: reference -> the document's state
 JOBS_DUE = PREFIX + "jobs:due"  # sorted set: job id scored by due time
 JOBS_DEAD = PREFIX + "jobs:dead"  # hash: job id -> JSON of the dead job
 AUDIT_LOG = PREFIX + "audit"  # list of JSON entries, oldest first

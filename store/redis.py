@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -44,6 +44,7 @@ CREATE_REQUEST = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'version', 1, 'doc', ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 return 1
 """
 
@@ -51,6 +52,7 @@ UPDATE_REQUEST = """
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 return 1
 """
 
@@ -119,6 +121,10 @@ return 0
 
 
 Text = bytes | str
+
+
+def _state(data: Document) -> str:
+    return str(data.get("state", ""))
 
 
 def _s(value: Text) -> str:
@@ -236,7 +242,8 @@ class RedisStore:
     async def create_request(self, ref: str, data: Document) -> None:
         """Insert at version 1; ``AlreadyExists`` if taken."""
         doc = seal_request(self._cipher, ref, data)
-        if not await self._create(keys=[k.request_key(ref), k.REQUEST_INDEX], args=[doc, ref]):
+        keys = [k.request_key(ref), k.REQUEST_INDEX, k.REQUEST_STATES]
+        if not await self._create(keys=keys, args=[doc, ref, _state(data)]):
             raise AlreadyExists(f"request {ref} already exists")
 
     async def get_request(self, ref: str) -> Versioned | None:
@@ -249,12 +256,17 @@ class RedisStore:
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set in one script."""
         doc = seal_request(self._cipher, ref, data)
-        args = [str(expected_version), doc]
-        return bool(await self._update(keys=[k.request_key(ref)], args=args))
+        args = [str(expected_version), doc, ref, _state(data)]
+        return bool(await self._update(keys=[k.request_key(ref), k.REQUEST_STATES], args=args))
 
-    async def list_requests(self) -> list[Versioned]:
-        """Every request, in reference order."""
+    async def list_requests(self, exclude_states: Collection[str] = ()) -> list[Versioned]:
+        """Requests in reference order; the state hash spares decrypting excluded ones."""
         refs = sorted(_s(ref) for ref in await self._redis.smembers(k.REQUEST_INDEX))
+        if exclude_states:
+            states = {
+                _s(r): _s(v) for r, v in (await self._redis.hgetall(k.REQUEST_STATES)).items()
+            }
+            refs = [ref for ref in refs if states.get(ref) not in exclude_states]
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:
                 pipe.hmget(k.request_key(ref), ["doc", "version"])

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -68,6 +68,15 @@ CREATE INDEX IF NOT EXISTS {k.T_AUDIT}_ref ON {k.T_AUDIT} (ref);
 """
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Files made before requests had a state column get one, filled from the documents."""
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({k.T_REQUESTS})")}
+    if "state" not in columns:
+        conn.execute(f"ALTER TABLE {k.T_REQUESTS} ADD COLUMN state TEXT")
+        conn.execute(f"UPDATE {k.T_REQUESTS} SET state = json_extract(doc, '$.state')")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {k.T_REQUESTS}_state ON {k.T_REQUESTS} (state)")
+
+
 def _job(row: sqlite3.Row) -> Job:
     return Job(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5])
 
@@ -118,6 +127,7 @@ class SqliteStore:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         return conn
 
     async def open(self) -> None:
@@ -202,9 +212,10 @@ class SqliteStore:
     async def create_request(self, ref: str, data: Document) -> None:
         """Insert at version 1; ``AlreadyExists`` if taken."""
         doc = seal_request(self._cipher, ref, data)
-        sql = f"INSERT INTO {k.T_REQUESTS} (ref, version, doc) VALUES (?, 1, ?)"
+        sql = f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state) VALUES (?, 1, ?, ?)"
+        state = str(data.get("state", ""))
         try:
-            await self._tx(lambda c: c.execute(sql, (ref, doc)))
+            await self._tx(lambda c: c.execute(sql, (ref, doc, state)))
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"request {ref} already exists") from None
 
@@ -219,14 +230,20 @@ class SqliteStore:
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set on the version column."""
         doc = seal_request(self._cipher, ref, data)
-        sql = f"UPDATE {k.T_REQUESTS} SET doc=?, version=version+1 WHERE ref=? AND version=?"
-        cursor = await self._tx(lambda c: c.execute(sql, (doc, ref, expected_version)))
+        sql = (
+            f"UPDATE {k.T_REQUESTS} SET doc=?, state=?, version=version+1 WHERE ref=? AND version=?"
+        )
+        state = str(data.get("state", ""))
+        cursor = await self._tx(lambda c: c.execute(sql, (doc, state, ref, expected_version)))
         return cursor.rowcount == 1
 
-    async def list_requests(self) -> list[Versioned]:
-        """Every request, in reference order."""
-        sql = f"SELECT ref, doc, version FROM {k.T_REQUESTS} ORDER BY ref"
-        rows = await self._run(lambda c: c.execute(sql).fetchall())
+    async def list_requests(self, exclude_states: Collection[str] = ()) -> list[Versioned]:
+        """Requests in reference order; excluded states are filtered by the indexed column."""
+        excluded = tuple(exclude_states)
+        marks = ",".join("?" * len(excluded))
+        where = f"WHERE state IS NULL OR state NOT IN ({marks})" if excluded else ""
+        sql = f"SELECT ref, doc, version FROM {k.T_REQUESTS} {where} ORDER BY ref"
+        rows = await self._run(lambda c: c.execute(sql, excluded).fetchall())
         return [Versioned(open_request(self._cipher, r[0], r[1]), r[2]) for r in rows]
 
     async def next_reference_number(self, prefix: str, year: int) -> int:

@@ -98,6 +98,16 @@ async def test_create_get_update_with_cas(store: Store) -> None:
     assert [v.data["ref"] for v in await store.list_requests()] == ["DPT/1/2026"]
 
 
+async def test_list_leaves_out_excluded_states(store: Store) -> None:
+    for ref, state in (("A/1/2026", "paged"), ("A/2/2026", "closed"), ("A/3/2026", "withdrawn")):
+        await store.create_request(ref, request_doc(ref, state=state))
+    ended = ("closed", "withdrawn")
+    assert [v.data["ref"] for v in await store.list_requests(ended)] == ["A/1/2026"]
+    assert await store.update_request("A/1/2026", request_doc("A/1/2026", state="closed"), 1)
+    assert await store.list_requests(ended) == []
+    assert len(await store.list_requests()) == 3
+
+
 async def test_concurrent_cas_exactly_one_wins(backend: Backend) -> None:
     stores = [await backend.open() for _ in range(4)]
     await stores[0].create_request("R/1/2026", request_doc("R/1/2026"))
@@ -395,3 +405,23 @@ async def test_retry_of_a_rescheduled_job_does_not_bury_it(store: Store) -> None
     assert await store.retry(claimed, 20.0, max_attempts=1)
     assert await store.dead_letters() == []
     assert await store.get_job("j") == Job("j", "k", 500.0)
+
+
+def test_an_older_sqlite_file_gains_the_state_index(tmp_path: Any) -> None:
+    """Files written before requests had a state column are migrated on open."""
+    import sqlite3
+
+    from store import keys as k
+    from store.sqlite import _migrate
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            f"CREATE TABLE {k.T_REQUESTS} (ref TEXT PRIMARY KEY, version INTEGER, doc TEXT)"
+        )
+        conn.execute(
+            f"INSERT INTO {k.T_REQUESTS} VALUES ('A/1/2026', 1, '{{\"state\": \"closed\"}}')"
+        )
+        _migrate(conn)
+        rows = conn.execute(f"SELECT state FROM {k.T_REQUESTS}").fetchall()
+    assert rows == [("closed",)]
