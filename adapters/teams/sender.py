@@ -99,8 +99,8 @@ class TeamsSender:
                 reference, lambda turn: post(turn, reference, message, self.backoff)
             )
         except (HttpOperationError, ClientRequestError) as error:
-            status = status_of(error)
-            log.warning("teams_send_failed", kind=address.kind, status=status)
+            status, target = status_of(error), address.kind  # "user" or "channel": no personal data
+            log.warning("teams_send_failed", kind=target, status=status)
             raise Unreachable(f"Teams refused the message (HTTP {status})") from None
 
     async def update(self, handle: Handle, message: Message) -> None:
