@@ -1,8 +1,8 @@
 """Structured JSON logs (structlog). Personal data never reaches a log line.
 
-Log calls pass ids, states and field keys only. As a second line of defence a processor drops
-any event key that names personal data, so a careless ``log.info(..., address=...)`` cannot
-leak it.
+Log calls pass ids, states and field keys only. As a second line of defence a processor
+redacts any event key that names personal data, so a careless call passing, say, a postal
+address under such a key cannot leak it.
 """
 
 from __future__ import annotations
