@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,7 @@ from pydantic import (
 from adapters.slack.settings import SlackSettings
 from adapters.teams.settings import TeamsSettings
 from adapters.web.settings import WebSettings
+from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.policy import Policy, Timers
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -164,23 +164,12 @@ def substitute_env(node: Any, env: Mapping[str, str], path: str = "") -> Any:
     return _ENV_REF.sub(replace, node)
 
 
-def _format_error(error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key: remove it or check its spelling against the README"
-        lines.append(f"{where}: {message}")
-    return "\n".join(lines)
-
-
 def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Settings:
     """Validate a parsed YAML mapping; relative paths are resolved against ``base``."""
     try:
         settings = Settings.model_validate(substitute_env(dict(raw), env))
     except ValidationError as error:
-        raise ConfigError(_format_error(error)) from None
+        raise ConfigError(describe(error)) from None
     return _resolve_paths(settings, base)
 
 
@@ -204,13 +193,7 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate ``path``; ``ConfigError`` names what is wrong and how to fix it."""
     env = os.environ if env is None else env
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such configuration file; pass --config or set OOHBOT_CONFIG"
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        raw = read_mapping(path, missing_hint="pass --config or set OOHBOT_CONFIG")
+    except YamlFileError as error:
+        raise ConfigError(str(error)) from None
     return parse_settings(raw, env, path.resolve().parent)

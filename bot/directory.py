@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.directory import Directory
 
 
@@ -17,25 +17,10 @@ class DirectoryError(Exception):
 def load_directory(path: Path) -> Directory:
     """Read and validate ``path`` (structure only; ``find_problems`` checks the references)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise DirectoryError(
-            f"{path}: no such directory file; set 'directory:' in app.yaml"
-        ) from None
-    except yaml.YAMLError as error:
-        raise DirectoryError(f"{path}: not valid YAML: {error}") from None
-    try:
-        return Directory.model_validate(raw)
+        return Directory.model_validate(
+            read_mapping(path, missing_hint="set 'directory:' in app.yaml")
+        )
+    except YamlFileError as error:
+        raise DirectoryError(str(error)) from None
     except ValidationError as error:
-        raise DirectoryError(_format(error)) from None
-
-
-def _format(error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem["loc"])
-        message = problem["msg"]
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key: remove it or check its spelling"
-        lines.append(f"{path.lstrip('.')}: {message}")
-    return "\n".join(lines)
+        raise DirectoryError(describe(error)) from None
