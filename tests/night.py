@@ -18,6 +18,9 @@ from bot.engine import Engine
 from bot.worker import Worker
 from flows.inbound import Inbound
 from flows.messages import Card, Form, Message, Question, Text
+from store.base import Store
+from store.crypto import Cipher, generate_key
+from store.factory import open_store
 
 SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 """A Saturday night: out of office hours, so no in-hours question."""
@@ -149,6 +152,13 @@ class Night:
                 return replies
             replies = await self.say(who, answers[question.field])
         raise AssertionError("the conversation did not end")
+
+
+async def open_test_store(url: str, key: str | None = None) -> Store:
+    """An opened store encrypting with ``key`` (a fresh one by default)."""
+    store = open_store(url, Cipher.from_strings([key or generate_key()]))
+    await store.open()
+    return store
 
 
 def last_question(messages: list[Message]) -> Question | None:

@@ -12,9 +12,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings, parse_settings
 from bot.directory import load_directory
 from store.base import Store
-from store.crypto import generate_key, load_cipher
-from store.factory import open_store
-from tests.night import SATURDAY_2AM, TIMERS, Night, RecordingSender
+from tests.night import SATURDAY_2AM, TIMERS, Night, RecordingSender, open_test_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,9 +29,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         url = f"sqlite:///{tmp_path / 'night.db'}"
     else:
         url = request.getfixturevalue("redis_url")
-    cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
-    opened = open_store(url, cipher)
-    await opened.open()
+    opened = await open_test_store(url)
     yield opened
     await opened.close()
 

@@ -14,19 +14,25 @@ from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from flows.messages import Form
-from store.crypto import generate_key, load_cipher
-from store.factory import open_store
+from store.crypto import generate_key
 from tests.bot.test_cli import ROOT, oohbot
-from tests.night import CANARY_VALUES, SATURDAY_2AM, TIMERS, Night, RecordingSender, only, texts
+from tests.night import (
+    CANARY_VALUES,
+    SATURDAY_2AM,
+    TIMERS,
+    Night,
+    RecordingSender,
+    only,
+    open_test_store,
+    texts,
+)
 
 
 async def _overdue_night(db: Path, key: str) -> str:
     settings = parse_settings(
         {"directory": str(ROOT / "directory.example.yaml"), "timers": TIMERS}, {}, db.parent
     )
-    cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": key}, db.parent, "development")
-    store = open_store(f"sqlite:///{db}", cipher)
-    await store.open()
+    store = await open_test_store(f"sqlite:///{db}", key)
     try:
         clock = FrozenClock(SATURDAY_2AM)
         core = build_core(

@@ -25,14 +25,12 @@ from bot.app import WORKER, build_app
 from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
-from store.crypto import generate_key, load_cipher
-from store.factory import open_store
 from tests.e2e import test_slack_night as slack_night
 from tests.e2e import test_teams_night as teams_night
 from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
 from tests.e2e.slack_recorder import Call as SlackCall
 from tests.e2e.teams_recorder import Call, TeamsRecorder
-from tests.night import CANARY_VALUES, SATURDAY_2AM, TIMERS
+from tests.night import CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 
 ROOT = Path(__file__).resolve().parents[2]
 Side = Literal["slack", "teams"]
@@ -103,9 +101,7 @@ async def cross_night(tmp_path: Path, spoc_side: Side) -> AsyncIterator[CrossNig
             "store": {"url": f"sqlite:///{tmp_path / 'cross.db'}"},
         }
         settings = parse_settings(raw, {}, tmp_path)
-        cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
-        store = open_store(settings.store.url, cipher)
-        await store.open()
+        store = await open_test_store(settings.store.url)
         clock = FrozenClock(SATURDAY_2AM)
         directory = load_directory(settings.directory)
         app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=False)

@@ -26,11 +26,9 @@ from bot.config import parse_settings
 from bot.directory import load_directory
 from flows.request import Request
 from store.base import Store
-from store.crypto import generate_key, load_cipher
-from store.factory import open_store
 from tests.adapters.slack.conftest import signature
 from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder, running_recorder
-from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS
+from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-secret"
@@ -268,9 +266,7 @@ async def night(tmp_path: Path) -> AsyncIterator[SlackNight]:
             },
         }
         settings = parse_settings(raw, {}, tmp_path)
-        cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
-        store = open_store(f"sqlite:///{tmp_path / 'night.db'}", cipher)
-        await store.open()
+        store = await open_test_store(f"sqlite:///{tmp_path / 'night.db'}")
         clock = FrozenClock(SATURDAY_2AM)
         directory = load_directory(settings.directory)
         app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=False)

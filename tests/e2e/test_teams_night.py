@@ -25,10 +25,8 @@ from bot.config import parse_settings
 from bot.directory import load_directory
 from flows.request import Request
 from store.base import Store
-from store.crypto import generate_key, load_cipher
-from store.factory import open_store
 from tests.e2e.teams_recorder import Call, TeamsRecorder
-from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS
+from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "tenant-westshire"
@@ -186,9 +184,7 @@ async def night(tmp_path: Path) -> AsyncIterator[TeamsNight]:
         "store": {"url": f"sqlite:///{tmp_path / 'teams.db'}"},
     }
     settings = parse_settings(raw, {}, tmp_path)
-    cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
-    store = open_store(settings.store.url, cipher)
-    await store.open()
+    store = await open_test_store(settings.store.url)
     clock = FrozenClock(SATURDAY_2AM)
     directory = load_directory(settings.directory)
     app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=False)

@@ -24,10 +24,8 @@ from bot.directory import load_directory
 from flows.directory import Officer
 from flows.request import Request
 from store.base import Store
-from store.crypto import generate_key, load_cipher
-from store.factory import open_store
 from tests.e2e.browser import DESKTOP, PHONE, artifact, browser, pick, say, serve
-from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS
+from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Locator, Page
@@ -78,9 +76,7 @@ async def console(tmp_path: Path, browser: Browser) -> AsyncIterator[Console]:
     settings = parse_settings(raw, {}, tmp_path)
     directory = load_directory(settings.directory)
     directory = directory.model_copy(update={"officers": (*directory.officers, EXPIRED)})
-    cipher, _ = load_cipher({"OOHBOT_ENCRYPTION_KEYS": generate_key()}, tmp_path, "development")
-    store = open_store(settings.store.url, cipher)
-    await store.open()
+    store = await open_test_store(settings.store.url)
     clock = OffsetClock(FrozenClock(SATURDAY_2AM))
     app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=False)
     try:
