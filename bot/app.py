@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.clock import Clock, OffsetClock
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.dispatcher import Dispatcher
 from bot.engine import Engine
 from bot.logs import get_logger
 from bot.metrics import Metrics
@@ -44,17 +45,22 @@ def build_core(settings: Settings, *, clock: Clock, store: Store, directory: Dir
     """Engine and worker wired to the store; platforms are added with ``engine.add_sender``."""
     metrics = Metrics()
     delivery = Delivery(senders={}, channels={}, directory=directory, store=store, metrics=metrics)
+    dispatcher = Dispatcher(
+        store=store, delivery=delivery, clock=clock, timers=settings.timers, metrics=metrics
+    )
     engine = Engine(
         settings=settings,
         store=store,
         directory=directory,
         clock=clock,
         delivery=delivery,
+        dispatcher=dispatcher,
         metrics=metrics,
     )
     worker = Worker(
         store=store,
         runner=engine,
+        outbox=dispatcher,
         alerter=delivery,
         clock=clock,
         timers=settings.timers,

@@ -26,6 +26,17 @@ class Metrics:
             ["platform"],
             registry=r,
         )
+        self.outbox = Counter(
+            "oohbot_outbox_deliveries", "Outbox deliveries by result", ["result"], registry=r
+        )
+        self.outbox_depth = Gauge(
+            "oohbot_outbox_depth", "Messages committed and not yet delivered", registry=r
+        )
+        self.outbox_age = Gauge(
+            "oohbot_outbox_oldest_due_seconds",
+            "How long the most overdue undelivered message has been due",
+            registry=r,
+        )
         self.errors = Counter("oohbot_errors", "Unexpected errors shown to users", registry=r)
         self.ready = Gauge(
             "oohbot_store_ready", "1 when the store answered the last ping", registry=r

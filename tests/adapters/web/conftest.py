@@ -19,6 +19,7 @@ from bot.config import Listen, Service
 from flows.directory import Directory, Officer, Organisation, Rota
 from flows.inbound import Inbound, Platform
 from flows.messages import Card, Message, Text
+from tests.adapters.inbox import Inbox
 
 DIRECTORY = Directory(
     organisations=(Organisation(code="DPT", name="Trust"), Organisation(code="POL", name="Police")),
@@ -35,7 +36,7 @@ DIRECTORY = Directory(
 
 
 @dataclass
-class RecordingHandler:
+class RecordingHandler(Inbox):
     """Stands in for the engine: records every Inbound, answers with canned replies."""
 
     replies: list[Message] = field(default_factory=list)
