@@ -107,5 +107,10 @@ class AdapterConfigError(Exception):
     to fix it (the CLI prints it and exits 2, like any configuration error)."""
 
 
+class NotStored(Exception):
+    """``Handler.receive`` could not store the event (the store is down): the adapter must not
+    acknowledge it, so that the platform delivers it again."""
+
+
 class Unreachable(Exception):
     """The recipient cannot be reached on this platform (no stored reference, no channel …)."""

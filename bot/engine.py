@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from adapters.base import Receipt, Sender
+from adapters.base import NotStored, Receipt, Sender
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Delivery
@@ -119,7 +119,11 @@ class Engine:
         lease = self.settings.timers.job_lease.total_seconds()
         job = Job(f"{jobs.INBOUND}:{dedupe}", jobs.INBOUND, now + lease, {}, 0, uuid.uuid4().hex)
         ttl = self.settings.timers.dedupe_ttl.total_seconds()
-        stored = await self.store.receive(job, dedupe, ttl, now, encode_inbound(inbound))
+        try:
+            stored = await self.store.receive(job, dedupe, ttl, now, encode_inbound(inbound))
+        except Exception as error:
+            log.error("inbox_unavailable", platform=inbound.platform, error=type(error).__name__)
+            raise NotStored(type(error).__name__) from error
         if stored is None:
             self.metrics.duplicates.inc()
             return None

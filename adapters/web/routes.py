@@ -149,6 +149,8 @@ class Console:
         """The platform's outermost error handler: a short message with an error id."""
         try:
             return await self._handler.handle(parsed.inbound)
+        except NotStored:
+            return [Text("I could not save that just now. Nothing was sent; please send it again.")]
         except Exception as error:
             error_id = uuid.uuid4().hex[:12]
             log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
