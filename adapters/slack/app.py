@@ -28,7 +28,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from adapters.base import Handler, Receipt
 from adapters.slack import blocks, inbound
 from adapters.slack.sender import SlackSender, log, quiet_logger
-from flows.inbound import Inbound
 from flows.messages import Form, Message, Text
 
 VIEW_DEADLINE = 2.5

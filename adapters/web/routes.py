@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 from structlog import get_logger
 
-from adapters.base import Handler, Hosting
+from adapters.base import Handler, Hosting, NotStored
 from adapters.web.guard import Guard
 from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
 from adapters.web.render import JSON, to_json

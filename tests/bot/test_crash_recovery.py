@@ -127,7 +127,7 @@ async def fresh_world(settings: Settings, store: Store, fuse: Fuse, upto: str) -
     core = build_core(
         settings,
         clock=clock,
-        store=crashing,  # type: ignore[arg-type]
+        store=crashing,
         directory=load_directory(settings.directory),
     )
     core.engine.add_sender(sender, "spoc")
@@ -391,9 +391,9 @@ async def wipe(store: Store) -> None:
     from store.sqlite import SqliteStore
 
     if isinstance(store, SqliteStore):
-        await store._run(_wipe_sqlite)  # noqa: SLF001
+        await store._run(_wipe_sqlite)
     elif isinstance(store, RedisStore):
-        await store._redis.flushdb()  # noqa: SLF001
+        await store._redis.flushdb()
         await store.open()
 
 
