@@ -41,6 +41,8 @@ from store.base import (
     Versioned,
 )
 from store.crypto import (
+    INBOX_EVENT,
+    INBOX_FIELD,
     Cipher,
     open_job_payload,
     open_outgoing,
@@ -557,6 +559,34 @@ class SqliteStore:
             new = reseal_request(self._cipher, ref, doc)
             if new is not None:
                 conn.execute(f"UPDATE {k.T_REQUESTS} SET doc=? WHERE ref=?", (new, ref))
+                count += 1
+        for table in (k.T_OUTBOX, k.T_DEAD_OUTBOX):
+            count += self._reseal_outbox(conn, table)
+        for table in (k.T_JOBS, k.T_DEAD_JOBS):
+            count += self._reseal_inbox(conn, table)
+        return count
+
+    def _reseal_outbox(self, conn: sqlite3.Connection, table: str) -> int:
+        count = 0
+        for entry_id, token in conn.execute(f"SELECT id, payload FROM {table}").fetchall():
+            if self._cipher.needs_rotation(token):
+                new = seal_outgoing(
+                    self._cipher, entry_id, open_outgoing(self._cipher, entry_id, token)
+                )
+                conn.execute(f"UPDATE {table} SET payload=? WHERE id=?", (new, entry_id))
+                count += 1
+        return count
+
+    def _reseal_inbox(self, conn: sqlite3.Connection, table: str) -> int:
+        count = 0
+        sql = f"SELECT id, payload FROM {table} WHERE payload LIKE '%{INBOX_FIELD}%'"
+        for job_id, text in conn.execute(sql).fetchall():
+            stored = json.loads(text)
+            if INBOX_FIELD in stored and self._cipher.needs_rotation(stored[INBOX_FIELD]):
+                opened = open_job_payload(self._cipher, job_id, stored)
+                event = opened.pop(INBOX_EVENT)
+                new = json.dumps(seal_job_payload(self._cipher, job_id, opened, event))
+                conn.execute(f"UPDATE {table} SET payload=? WHERE id=?", (new, job_id))
                 count += 1
         return count
 

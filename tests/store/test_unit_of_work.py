@@ -300,3 +300,23 @@ async def test_concurrent_dispatchers_send_each_entry_once(backend: Backend) -> 
 
     await asyncio.gather(*(dispatch(s) for s in stores))
     assert sent == Counter({f"m{n}": 1 for n in range(60)})
+
+
+async def test_key_rotation_reseals_inbox_and_outbox(backend: Backend) -> None:
+    from store.crypto import Cipher, generate_key
+
+    old_key, new_key = generate_key(), generate_key()
+    old = await backend.open(Cipher.from_strings([old_key]))
+    job = Job("inbound:web:9", "inbound", NOW + 60, {}, 0, "mine")
+    await old.receive(job, "web:9", 3600, NOW, {"text": CANARY})
+    await old.commit(UnitOfWork(outbox=[out("m1", "to:x"), out("m2", "to:y")]))
+    [dying] = [e for e in await old.claim_outbox(NOW, 60, 10) if e.id == "m2"]
+    assert not await old.retry_outbox(dying, NOW, max_attempts=1)
+    both = await backend.open(Cipher.from_strings([new_key, old_key]))
+    assert await both.reencrypt() == 3
+    assert await both.reencrypt() == 0
+    only_new = await backend.open(Cipher.from_strings([new_key]))
+    [pending] = await only_new.pending_jobs()
+    assert pending.payload["event"] == {"text": CANARY}
+    assert [e.id for e in await only_new.outbox_entries()] == ["m1"]
+    assert [e.id for e in await only_new.dead_outbox()] == ["m2"]
