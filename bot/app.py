@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +30,7 @@ WORKER = web.AppKey("worker", Worker)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+KEY_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("key_ids")
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,18 @@ def build_app(
     store: Store,
     directory: Directory,
     run_worker: bool = True,
+    key_ids: Sequence[str] = (),
 ) -> web.Application:
-    """Wire the engine, worker and every enabled platform into one application."""
+    """Wire the engine, worker and every enabled platform into one application.
+
+    ``key_ids`` (the encryption keys' ids, newest first) are reported by ``/readyz`` so that
+    ``oohbot keys rotate`` can check the service holds the newest key before rotating."""
     core = build_core(settings, clock=clock, store=store, directory=directory)
     engine, worker, metrics = core.engine, core.worker, core.metrics
     app = web.Application(middlewares=[_errors(metrics)])
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
+    app[KEY_IDS] = tuple(key_ids)
     _health_routes(app)
     _install_platforms(app, settings, engine, store, directory, _advance(clock, worker))
     app.on_startup.append(_start_digest)
@@ -143,7 +149,9 @@ def _health_routes(app: web.Application) -> None:
     async def readyz(request: web.Request) -> web.Response:
         ready = await _ping(request.app[STORE])
         request.app[METRICS].ready.set(1 if ready else 0)
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
+        key_ids = request.app[KEY_IDS]
+        body = {"ready": ready, "keys": list(key_ids)}
+        return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(request: web.Request) -> web.Response:
         body = generate_latest(request.app[METRICS].registry)

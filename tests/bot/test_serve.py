@@ -80,7 +80,8 @@ def test_health_readiness_and_metrics(
 ) -> None:
     _, base = served
     assert json.loads(_get(f"{base}/healthz")[1]) == {"status": "ok"}
-    assert _get(f"{base}/readyz") == (200, json.dumps({"ready": True}))
+    status, ready = _get(f"{base}/readyz")
+    assert status == 200 and json.loads(ready)["ready"] is True
     status, metrics = _get(f"{base}/metrics")
     assert status == 200
     assert "oohbot_requests_submitted_total" in metrics
