@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.dispatcher import Dispatcher
 from bot.engine import Engine
+from bot.errors import KeyMismatch, explain
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.worker import Worker
@@ -30,6 +31,8 @@ WORKER = web.AppKey("worker", Worker)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+MAX_BODY_BYTES = 1024 * 1024
+"""Any request body over this is refused with 413 before a handler reads it."""
 KEY_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("key_ids")
 
 
@@ -85,7 +88,7 @@ def build_app(
     ``oohbot keys rotate`` can check the service holds the newest key before rotating."""
     core = build_core(settings, clock=clock, store=store, directory=directory)
     engine, worker, metrics = core.engine, core.worker, core.metrics
-    app = web.Application(middlewares=[_errors(metrics)])
+    app = web.Application(middlewares=[_errors(metrics)], client_max_size=MAX_BODY_BYTES)
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
     app[KEY_IDS] = tuple(key_ids)
@@ -170,6 +173,10 @@ async def _ping(store: Store) -> bool:
 
 
 def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The outermost handler: anything unexpected becomes a logged error id and a short
+    answer, never a traceback. A key mismatch (README: Encryption keys) is logged with its
+    fix and answered 503: the service is up but cannot open what it stored."""
+
     @web.middleware
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -182,11 +189,17 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
             error_id = uuid.uuid4().hex[:12]
             metrics.errors.inc()
             where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
+            known = explain(error)
             log.error(
-                "unhandled_error", error_id=error_id, error=type(error).__name__, where=where[-5:]
+                "unhandled_error",
+                error_id=error_id,
+                error=type(error).__name__,
+                where=where[-5:],
+                fix=str(known) if isinstance(known, KeyMismatch) else None,
             )
             message = f"Sorry, something went wrong on our side. Error id {error_id}."
-            return web.json_response({"error": message, "error_id": error_id}, status=500)
+            status = 503 if isinstance(known, KeyMismatch) else 500
+            return web.json_response({"error": message, "error_id": error_id}, status=status)
 
     return middleware
 
