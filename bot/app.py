@@ -20,7 +20,8 @@ from bot.dispatcher import Dispatcher
 from bot.engine import Engine
 from bot.errors import KeyMismatch, explain
 from bot.logs import get_logger
-from bot.metrics import Metrics
+from bot.metrics import Metrics, keep_store_gauges, latency_middleware, ping
+from bot.observed import observed
 from bot.worker import Worker
 from flows.directory import Directory
 from store.base import Store
@@ -31,6 +32,8 @@ WORKER = web.AppKey("worker", Worker)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+STORE_GAUGES_EVERY = 15.0
+"""Seconds between background checks of the store (readiness, job queue, dead letters)."""
 MAX_BODY_BYTES = 1024 * 1024
 """Any request body over this is refused with 413 before a handler reads it."""
 KEY_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("key_ids")
@@ -54,7 +57,7 @@ def build_core(settings: Settings, *, clock: Clock, store: Store, directory: Dir
     )
     engine = Engine(
         settings=settings,
-        store=store,
+        store=observed(store, metrics),
         directory=directory,
         clock=clock,
         delivery=delivery,
@@ -88,13 +91,17 @@ def build_app(
     ``oohbot keys rotate`` can check the service holds the newest key before rotating."""
     core = build_core(settings, clock=clock, store=store, directory=directory)
     engine, worker, metrics = core.engine, core.worker, core.metrics
-    app = web.Application(middlewares=[_errors(metrics)], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[latency_middleware(metrics), _errors(metrics)],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
     app[KEY_IDS] = tuple(key_ids)
     _health_routes(app)
     _install_platforms(app, settings, engine, store, directory, _advance(clock, worker))
     app.on_startup.append(_start_digest)
+    app.cleanup_ctx.append(_gauges_context(clock, STORE_GAUGES_EVERY))
     if run_worker:
         app.cleanup_ctx.append(_worker_context)
     return app
@@ -150,7 +157,7 @@ def _health_routes(app: web.Application) -> None:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        ready = await _ping(request.app[STORE])
+        ready = await ping(request.app[STORE])
         request.app[METRICS].ready.set(1 if ready else 0)
         key_ids = request.app[KEY_IDS]
         body = {"ready": ready, "keys": list(key_ids)}
@@ -163,13 +170,6 @@ def _health_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-
-
-async def _ping(store: Store) -> bool:
-    try:
-        return await asyncio.wait_for(store.ping(), timeout=2.0)
-    except Exception:
-        return False
 
 
 def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -206,6 +206,24 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 async def _start_digest(app: web.Application) -> None:
     await app[ENGINE].schedule_digest()
+
+
+def _gauges_context(clock: Clock, every: float) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Keep ``oohbot_store_ready`` and the job gauges current while the app runs."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+
+        def now() -> float:
+            return clock.now().timestamp()
+
+        task = asyncio.create_task(keep_store_gauges(app[METRICS], app[STORE], now, every, stop))
+        yield
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=5)
+
+    return context
 
 
 async def _worker_context(app: web.Application) -> AsyncIterator[None]:
