@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from store.crypto import generate_key
@@ -183,3 +184,18 @@ async def test_key_rotation_waits_for_the_running_service(tmp_path: Path) -> Non
     assert "OOHBOT_ENCRYPTION_KEYS" in _one_line(stale, "a stored value cannot be opened")
     listed = oohbot("requests", "list", "--format", "json", "--config", str(config), env=_keys(new))
     assert [row["ref"] for row in json.loads(listed.stdout)] == [ref]
+
+
+def test_an_unexpected_error_is_one_line_naming_its_place(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import INTERNAL_ERROR, _failed
+
+    empty: dict[str, int] = {}
+    try:
+        empty["missing"]
+    except KeyError as error:
+        assert _failed(error) == INTERNAL_ERROR
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("oohbot: internal error KeyError at ")
+    assert "test_cli_errors.py:" in line and "missing" not in line
