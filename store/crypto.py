@@ -74,6 +74,12 @@ class Cipher:
         self._newest = _key_id(keys[0])
         self._keys = {_key_id(key): AESGCM(key) for key in keys}
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of the keys held, newest (the one ``seal`` uses) first. An id is a short
+        digest, safe to show: it tells which key sealed a value, not the key."""
+        return tuple(self._keys)
+
     @classmethod
     def from_strings(cls, keys: Sequence[str]) -> Cipher:
         """Build from urlsafe-base64 keys, newest first."""

@@ -10,8 +10,10 @@ write lock up front instead of failing on upgrade, and ``busy_timeout`` waits fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -169,7 +171,13 @@ class SqliteStore:
         return Outgoing(row[0], row[1], payload, row[3], row[4], row[5], row[6])
 
     def _connect(self) -> sqlite3.Connection:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Personal data: only this user may read the file. SQLite gives the -wal and -shm
+        # files the database file's mode; older installs had 0644, so tighten those too.
+        os.close(os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self._path}{suffix}", 0o600)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")

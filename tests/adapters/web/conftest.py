@@ -62,7 +62,13 @@ class Rig:
     sender: WebSender
     advanced: list[timedelta]
 
+    @property
+    def origin(self) -> str:
+        """The console's own origin (browsers send it on every POST)."""
+        return f"http://{self.client.host}:{self.client.port}"
+
     async def post(self, path: str, body: Any, **headers: str) -> tuple[int, Any]:
+        headers.setdefault("Origin", self.origin)
         response = await self.client.post(path, json=body, headers=headers)
         text = await response.text()
         return response.status, json.loads(text) if text.startswith("{") else text

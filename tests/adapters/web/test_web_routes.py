@@ -150,3 +150,18 @@ async def test_engine_failure_shows_a_short_message_with_an_error_id(rig: Rig) -
     data = await rig.event(kind="text", text="hi")
     [entry] = data["entries"]
     assert entry["message"]["text"].startswith("Sorry, something went wrong on our side. Error id ")
+
+
+async def test_bodies_that_would_break_a_parser_are_refused(rig: Rig) -> None:
+    headers = {"Origin": rig.origin, "Content-Type": "application/json"}
+    for body, expected in (
+        (b"[" * 100_000 + b"]" * 100_000, 400),  # json.loads would raise RecursionError
+        (b'{"officer": "\xff"}', 400),
+        (b'{"officer": ' + b"1" * 5000 + b"}", 400),
+        (b"{" * 10, 400),
+        (b'{"text": "' + b"x" * 300_000 + b'"}', 413),
+    ):
+        response = await rig.client.post("/web/api/event", data=body, headers=headers)
+        assert response.status == expected, body[:20]
+        assert len(await response.text()) < 200
+    assert rig.handler.inbounds == []
