@@ -15,9 +15,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.base import Handler
+from adapters.base import AddressBook, Handler
 from adapters.slack.app import bolt_app
-from adapters.slack.sender import AddressBook, SlackSender, log, web_client
+from adapters.slack.sender import SlackSender, log, web_client
 from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketModeRunner
 
