@@ -70,6 +70,8 @@ from store.crypto import (
 )
 
 LOCK_POLL_SECONDS = 0.02
+MAX_CONNECTIONS = 50
+POOL_WAIT_SECONDS = 10.0
 LAYOUT_VERSION = 3  # 2: sessions are hashes (version, token); 3: request and audit indexes
 INDEX_PREFIXES = (k.REQUESTS_BY_STATE, k.REQUESTS_BY_REQUESTER)
 
@@ -426,7 +428,12 @@ class RedisStore:
         # The newest audit entry this process knows of: commits link to it without reading
         # first; a stale head costs one more round trip (the script returns the real one).
         self._head: AuditEntry | None = None
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._audit_lock = asyncio.Lock()
+        # A burst waits for a free connection instead of failing with "too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True
+        )
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         r = self._redis
         self._release = r.register_script(RELEASE_LOCK)
         self._create = r.register_script(CREATE_REQUEST)
@@ -552,6 +559,16 @@ class RedisStore:
         plan = self._plan(work)
         if not any(plan.values()) and not work.audit:
             return Committed(fast=[]), []
+        if not work.audit:
+            return await self._send_commit(work, plan)
+        # Commits of this process link to the head one after the other: linked concurrently
+        # they would all name the same head and all but one would go round again.
+        async with self._audit_lock:
+            return await self._send_commit(work, plan)
+
+    async def _send_commit(
+        self, work: UnitOfWork, plan: dict[str, Any]
+    ) -> tuple[Committed, list[AuditEntry]]:
         keys = [
             k.JOBS_DUE,
             k.REQUEST_INDEX,

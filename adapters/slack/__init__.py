@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import AddressBook, Handler
-from adapters.slack.app import bolt_app
+from adapters.slack.app import Listeners, bolt_app
 from adapters.slack.sender import SlackSender, log, web_client
 from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketModeRunner
@@ -37,8 +37,10 @@ def install(
     When ``settings.app_token`` is set the same Bolt app is also connected over Socket Mode
     while ``app`` runs, so the composition root needs nothing more."""
     sender = SlackSender(web_client(settings.bot_token, settings.api_url), store)
-    bolt = bolt_app(handler, sender, settings.signing_secret)
+    listeners = Listeners(handler, sender)
+    bolt = bolt_app(handler, sender, settings.signing_secret, listeners)
     app[BOLT] = bolt
+    app.on_shutdown.append(lambda _: listeners.finish())
     app.router.add_post(PATH, endpoint(bolt, settings.signing_secret))
     app.cleanup_ctx.append(_shared_session(sender.client))
     if settings.app_token:

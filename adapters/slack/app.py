@@ -31,6 +31,7 @@ from adapters.slack.sender import SlackSender, log, quiet_logger
 from flows.messages import Form, Message, Text
 
 VIEW_DEADLINE = 2.5
+SHUTDOWN_GRACE = 5.0
 COMMAND = "/ooh"
 ANY = re.compile(".+")
 IN_DM_NOTICE = "I have replied in our direct message, so that nothing personal is posted here."
@@ -86,6 +87,12 @@ class Listeners:
             log.error("slack_reply_failed", error=type(error).__name__)
             return
         await self.handler.delivered(receipt)
+
+    async def finish(self) -> None:
+        """Let the events already acknowledged finish (at shutdown); anything still running
+        after that is handled again from the inbox by the next process."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=SHUTDOWN_GRACE)
 
     def later(self, receipt: Receipt, where: Where) -> None:
         """Answer after the ack; the task is kept so shutdown can wait for it."""
@@ -203,7 +210,9 @@ async def _on_error(error: Exception) -> None:
     log.error("slack_listener_error", error=type(error).__name__)
 
 
-def bolt_app(handler: Handler, sender: SlackSender, signing_secret: str) -> AsyncApp:
+def bolt_app(
+    handler: Handler, sender: SlackSender, signing_secret: str, listeners: Listeners | None = None
+) -> AsyncApp:
     """The Bolt app. Signatures are checked before Bolt sees a request (see ``routes``)."""
     app = AsyncApp(
         client=sender.client,
@@ -212,7 +221,7 @@ def bolt_app(handler: Handler, sender: SlackSender, signing_secret: str) -> Asyn
         logger=quiet_logger("bolt"),
         process_before_response=True,
     )
-    listeners = Listeners(handler, sender)
+    listeners = listeners or Listeners(handler, sender)
     app.event("message")(listeners.on_message)
     app.event("app_mention")(listeners.on_mention)
     app.event("app_home_opened")(listeners.on_home_opened)

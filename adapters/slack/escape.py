@@ -36,13 +36,18 @@ def mrkdwn_clipped(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
+_WIDTH = {"&": len("&amp;"), "<": len("&lt;"), ">": len("&gt;")}
+
+
 def chunks(text: str, limit: int) -> list[str]:
     """Split plain text so that each piece, once escaped, fits in ``limit`` characters."""
+    if len(mrkdwn(text)) <= limit:
+        return [text]  # the common case, without the walk below
     pieces: list[str] = []
     current: list[str] = []
     size = 0
     for char in text:
-        width = len(mrkdwn(char))
+        width = _WIDTH.get(char, 1)
         if size + width > limit and current:
             pieces.append("".join(current))
             current, size = [], 0

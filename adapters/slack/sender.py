@@ -78,6 +78,7 @@ class SlackSender:
     def __init__(self, client: AsyncWebClient, addresses: AddressBook) -> None:
         self.client = client
         self._addresses = addresses
+        self._dms: dict[str, str] = {}
 
     # --- Sender port ------------------------------------------------------------------------
 
@@ -130,13 +131,21 @@ class SlackSender:
     # --- DM channels ------------------------------------------------------------------------
 
     async def known_dm(self, user: str, team: str) -> str:
-        """The DM channel remembered for this person ('' when none is stored yet)."""
-        stored = await self._addresses.load_address("slack", f"{team}:{user}")
-        return str(stored.get("channel", "")) if stored else ""
+        """The DM channel remembered for this person ('' when none is stored yet). A DM
+        channel never changes, so once read it is kept in memory."""
+        key = f"{team}:{user}"
+        if key in self._dms:
+            return self._dms[key]
+        stored = await self._addresses.load_address("slack", key)
+        channel = str(stored.get("channel", "")) if stored else ""
+        if channel:
+            self._dms[key] = channel
+        return channel
 
     async def remember_dm(self, user: str, team: str, channel: str) -> None:
         if channel and channel != await self.known_dm(user, team):
             await self._addresses.save_address("slack", f"{team}:{user}", {"channel": channel})
+            self._dms[f"{team}:{user}"] = channel
 
     async def dm_channel(self, user: str, team: str) -> str:
         """The bot's DM channel with ``user`` (``conversations.open`` once, then stored)."""

@@ -1,0 +1,238 @@
+"""One typed message end to end: oohbot against a bare Bolt app that replies once, same run.
+
+    python benchmarks/bench_ingress.py [--messages 300] [--rate 50] [--redis redis://…/15]
+
+Both apps get the same signed Slack events on ``POST /slack/events`` and answer through the same
+local recording Web API; the time measured is from sending the event to the first
+``chat.postMessage`` in that person's DM. At ``--rate`` events per second the p50 and p95 of that
+time are compared; then all events are sent at once (20 in flight) for the most each can answer
+per second. oohbot does what the night needs on the way — the durable inbox, the conversation,
+one commit, the outbox — the bare app does nothing but reply. (The Redis database named is
+flushed.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import build_app
+from bot.clock import SystemClock
+from bot.config import parse_settings
+from bot.directory import load_directory
+from store.crypto import Cipher, generate_key
+from store.factory import open_store
+from store.redis import RedisStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-signing-secret"
+TEAM = "T0001"
+
+
+class Replies:
+    """The recording Web API: when each DM got its first message."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+        self.arrived = asyncio.Event()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.text()
+        params: dict[str, Any] = (
+            json.loads(raw) if request.content_type == "application/json" else dict(request.query)
+        )
+        if not params and raw:
+            from urllib.parse import parse_qsl
+
+            params = dict(parse_qsl(raw))
+        channel = str(params.get("channel", ""))
+        if method == "chat.postMessage":
+            self.first.setdefault(channel, time.perf_counter())
+            self.arrived.set()
+        if method == "conversations.open":
+            channel = "D" + str(params.get("users", ""))[1:]
+        return web.json_response(
+            {"ok": True, "channel": {"id": channel} if method == "conversations.open" else channel,
+             "ts": "1.1", "user_id": "UBOT", "team_id": TEAM, "bot_id": "B1"}
+        )  # fmt: skip
+
+
+def signed(body: str) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    base = f"v0:{timestamp}:{body}".encode()
+    signature = "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+
+
+def dm_event(user: str) -> str:
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "D" + user[1:],
+        "user": user,
+        "text": "hello",
+        "ts": f"{time.time():.6f}",
+    }
+    envelope = {"type": "event_callback", "team_id": TEAM, "event_id": f"Ev{uuid.uuid4().hex}"}
+    return json.dumps({**envelope, "event": event})
+
+
+def bare_bolt(api_url: str) -> web.Application:
+    """The baseline: Bolt's own aiohttp wiring, one listener that replies once."""
+    bolt = AsyncApp(signing_secret=SECRET, client=AsyncWebClient(token="xoxb", base_url=api_url))
+
+    async def reply(body: dict[str, Any], client: AsyncWebClient) -> None:
+        await client.chat_postMessage(channel=body["event"]["channel"], text="Hello")
+
+    bolt.event("message")(reply)
+
+    async def endpoint(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app = web.Application()
+    app.router.add_post("/slack/events", endpoint)
+    return app
+
+
+def directory_file(folder: Path, people: int) -> Path:
+    raw = yaml.safe_load((ROOT / "directory.example.yaml").read_text(encoding="utf-8"))
+    template = next(o for o in raw["officers"] if o["id"] == "amara.okafor")
+    for n in range(people):
+        officer = {**template, "id": f"req.{n}", "slack": {"user": f"UR{n:05d}", "team": TEAM}}
+        raw["officers"].append(officer)
+    path = folder / "directory.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+@asynccontextmanager
+async def oohbot(api_url: str, *, store_url: str, people: int) -> AsyncIterator[web.Application]:
+    folder = Path(tempfile.mkdtemp())
+    raw = {
+        "directory": str(directory_file(folder, people)),
+        "store": {"url": store_url.replace("FOLDER", str(folder))},
+        "slack": {"signing_secret": SECRET, "bot_token": "xoxb", "api_url": api_url},
+        "web": {"enabled": False},
+        "service": {"log_level": "warning"},
+    }
+    settings = parse_settings(raw, {}, folder)
+    store = open_store(settings.store.url, Cipher.from_strings([generate_key()]))
+    await store.open()
+    if isinstance(store, RedisStore):
+        await store._redis.flushdb()  # the benchmark's own database: named on the command line
+        await store.open()
+    directory = load_directory(settings.directory)
+    try:
+        yield build_app(settings, clock=SystemClock(), store=store, directory=directory)
+    finally:
+        await store.close()
+
+
+async def drive(
+    url: str, replies: Replies, users: list[str], send: Callable[[int], float]
+) -> list[float]:
+    """Send one event per user at the times ``send`` gives; the latency of each first reply."""
+    sent: dict[str, float] = {}
+    async with aiohttp.ClientSession() as session:
+
+        async def one(n: int, user: str) -> None:
+            await asyncio.sleep(max(0.0, send(n) - (time.perf_counter() - start)))
+            body = dm_event(user)
+            sent["D" + user[1:]] = time.perf_counter()
+            async with session.post(url, data=body, headers=signed(body)) as response:
+                assert response.status == 200, (response.status, await response.text())
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(n, user) for n, user in enumerate(users)))
+        deadline = time.perf_counter() + 30
+        while len([c for c in sent if c in replies.first]) < len(sent):
+            if time.perf_counter() > deadline:
+                raise AssertionError("some events were never answered")
+            await asyncio.sleep(0.005)
+    return [replies.first[channel] - at for channel, at in sent.items()]
+
+
+async def measure(make: Callable[[str], Any], messages: int, rate: float) -> dict[str, float]:
+    replies = Replies()
+    api = TestServer(replies.app(), host="127.0.0.1")
+    await api.start_server()
+    api_url = str(api.make_url("/api/"))
+    try:
+        async with make(api_url) as app:
+            server = TestServer(app, host="127.0.0.1")
+            await server.start_server()
+            url = str(server.make_url("/slack/events"))
+            paced = [f"UR{n:05d}" for n in range(messages)]
+            latencies = await drive(url, replies, paced, lambda n: n / rate)
+            burst = [f"UR{n:05d}" for n in range(messages, 2 * messages)]
+            began = time.perf_counter()
+            await drive(url, replies, burst, lambda n: 0.0)
+            throughput = messages / (time.perf_counter() - began)
+            await server.close()
+    finally:
+        await api.close()
+    cuts = statistics.quantiles(latencies, n=20)
+    return {"p50": statistics.median(latencies), "p95": cuts[18], "throughput": throughput}
+
+
+@asynccontextmanager
+async def bare(api_url: str) -> AsyncIterator[web.Application]:
+    yield bare_bolt(api_url)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--redis", default="")
+    args = parser.parse_args()
+    people = 2 * args.messages
+    base = await measure(bare, args.messages, args.rate)
+    print(
+        f"bare Bolt     p50 {base['p50'] * 1000:6.1f} ms  p95 {base['p95'] * 1000:6.1f} ms  "
+        f"{base['throughput']:6.0f} msg/s   (baseline)"
+    )
+    urls = {"sqlite": "sqlite:///FOLDER/b.db", **({"redis": args.redis} if args.redis else {})}
+    for name, store_url in urls.items():
+        ours = await measure(
+            partial(oohbot, store_url=store_url, people=people), args.messages, args.rate
+        )
+        print(
+            f"oohbot {name:6} p50 {ours['p50'] * 1000:6.1f} ms  p95 {ours['p95'] * 1000:6.1f} ms  "
+            f"{ours['throughput']:6.0f} msg/s   p50 {ours['p50'] / base['p50']:.2f}x  "
+            f"throughput {ours['throughput'] / base['throughput']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

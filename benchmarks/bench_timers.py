@@ -1,0 +1,101 @@
+"""Timer throughput: the worker running due jobs, as a ratio to the raw store loop.
+
+    python benchmarks/bench_timers.py [-n 20000] [--redis redis://127.0.0.1:6379/15]
+
+(The Redis database named is flushed.) The baseline is the least a store can do per job: claim
+a batch, then complete each job. The worker does that through the engine: each job is one unit
+of work (read the request it is about, run the lifecycle, commit the job's completion with its
+effects). The jobs here are about requests that have ended, so their units write nothing but
+the completion: what is measured is the machinery, not the night.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import build_core
+from bot.clock import FrozenClock
+from bot.config import parse_settings
+from bot.directory import load_directory
+from store.base import Job, Store, UnitOfWork
+from store.crypto import Cipher, generate_key
+from store.factory import open_store
+from store.redis import RedisStore
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+BATCH = 2000
+
+
+async def opened(url: str, folder: Path) -> Store:
+    store = open_store(url.replace("FOLDER", str(folder)), Cipher.from_strings([generate_key()]))
+    await store.open()
+    if isinstance(store, RedisStore):
+        await store._redis.flushdb()  # the benchmark's own database: named on the command line
+        await store.open()
+    return store
+
+
+async def schedule(store: Store, jobs: int) -> None:
+    due = NOW.timestamp() - 1
+    for start in range(0, jobs, BATCH):
+        batch = [
+            Job(f"response_warning:GONE/{n}/2026:0", "response_warning", due, {"ref": f"GONE/{n}"})
+            for n in range(start, min(start + BATCH, jobs))
+        ]
+        await store.commit(UnitOfWork(schedule=batch))
+
+
+async def raw_loop(url: str, jobs: int) -> float:
+    store = await opened(url, Path(tempfile.mkdtemp()))
+    await schedule(store, jobs)
+    start, done = time.perf_counter(), 0
+    while done < jobs:
+        claimed = await store.claim(NOW.timestamp(), 60, 50)
+        for job in claimed:
+            await store.complete(job)
+        done += len(claimed)
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return jobs / elapsed
+
+
+async def worker(url: str, jobs: int) -> float:
+    folder = Path(tempfile.mkdtemp())
+    store = await opened(url, folder)
+    await schedule(store, jobs)
+    settings = parse_settings({"directory": str(ROOT / "directory.example.yaml")}, {}, folder)
+    directory = load_directory(settings.directory)
+    core = build_core(settings, clock=FrozenClock(NOW), store=store, directory=directory)
+    start = time.perf_counter()
+    ran = await core.worker.drain(rounds=jobs)
+    elapsed = time.perf_counter() - start
+    assert ran == jobs, ran
+    await store.close()
+    return jobs / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=20_000)
+    parser.add_argument("--redis", default="")
+    args = parser.parse_args()
+    urls = {"sqlite": "sqlite:///FOLDER/b.db"}
+    if args.redis:
+        urls["redis"] = args.redis
+    for name, url in urls.items():
+        raw = await raw_loop(url, args.n)
+        ours = await worker(url, args.n)
+        print(
+            f"{name}: {args.n:,} jobs  raw claim+complete {raw:8.0f} jobs/s  1.00x   "
+            f"worker {ours:8.0f} jobs/s  {ours / raw:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
