@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sqlite3
@@ -134,6 +135,8 @@ class SqliteStore:
         self._cipher = cipher
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._pending: list[_Write] = []
+        self._writer: asyncio.Future[None] | None = None
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -144,29 +147,41 @@ class SqliteStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
-        """Run ``fn`` in a write transaction taken up front (BEGIN IMMEDIATE).
+        """Run ``fn`` in a write transaction taken up front (BEGIN IMMEDIATE); return once it
+        is committed.
 
-        ``durable=False`` skips the fsync of this one commit (WAL with synchronous=NORMAL):
-        it survives a process crash but may be lost with the power. Only for marks whose loss
-        repeats harmless work (a delivery marked done is re-sent, at least once)."""
+        Group commit: writes that arrive while one is being committed wait and are committed
+        together, each inside its own savepoint (one that raises is rolled back alone and its
+        caller gets the error), so a burst costs one fsync per batch instead of one per write.
+        ``durable=False`` skips the fsync (WAL with synchronous=NORMAL) when the whole batch
+        allows it: such a commit survives a process crash but may be lost with the power —
+        only for marks whose loss repeats harmless work (a delivered message is sent again)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Write(fn, future, durable))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_batches())
+        result: T = await asyncio.shield(future)
+        return result
 
-        def run(conn: sqlite3.Connection) -> T:
-            if not durable:
-                conn.execute("PRAGMA synchronous=NORMAL")
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
+                outcomes = await self._run(functools.partial(_commit_batch, batch=batch))
+            except BaseException as error:  # the transaction itself failed: every write did
+                for write in batch:
+                    if not write.future.done():
+                        write.future.set_exception(error)
+                if not isinstance(error, Exception):
                     raise
-                conn.execute("COMMIT")
-                return result
-            finally:
-                if not durable:
-                    conn.execute("PRAGMA synchronous=FULL")
-
-        return await self._run(run)
+                continue
+            for write, (ok, value) in zip(batch, outcomes, strict=True):
+                if write.future.done():
+                    continue
+                if ok:
+                    write.future.set_result(value)
+                else:
+                    write.future.set_exception(value)
 
     def _job(self, row: sqlite3.Row) -> Job:
         payload = open_job_payload(self._cipher, row[0], json.loads(row[3]))
@@ -201,7 +216,9 @@ class SqliteStore:
         self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
 
     async def close(self) -> None:
-        """Close the connection and its thread."""
+        """Finish the writes under way, then close the connection and its thread."""
+        if self._writer is not None and not self._writer.done():
+            await asyncio.wait({self._writer})
         if self._conn is not None:
             await self._run(lambda conn: conn.close())
         if self._executor is not None:
@@ -622,6 +639,48 @@ class SqliteStore:
                 conn.execute(f"UPDATE {table} SET payload=? WHERE id=?", (new, job_id))
                 count += 1
         return count
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One caller's write transaction, waiting to be committed with the next batch."""
+
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+    durable: bool
+
+
+def _commit_batch(conn: sqlite3.Connection, *, batch: list[_Write]) -> list[tuple[bool, Any]]:
+    """Every write of ``batch`` in one transaction, each in a savepoint of its own."""
+    durable = any(write.durable for write in batch)
+    if not durable:
+        conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = [_in_savepoint(conn, write.fn) for write in batch]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return outcomes
+    finally:
+        if not durable:
+            conn.execute("PRAGMA synchronous=FULL")
+
+
+def _in_savepoint(
+    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]
+) -> tuple[bool, Any]:
+    conn.execute("SAVEPOINT write")
+    try:
+        value = fn(conn)
+    except Exception as error:
+        conn.execute("ROLLBACK TO write")
+        conn.execute("RELEASE write")
+        return False, error
+    conn.execute("RELEASE write")
+    return True, value
 
 
 @dataclass(frozen=True)
