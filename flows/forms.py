@@ -345,10 +345,12 @@ def _request_fields(policy: Policy) -> list[FieldSpec]:
             hint="For example 07700 900123.",
         ),
         FieldSpec(
-            "review", "choice", "Review", "Is everything right?",
+            "review", "choice", "Review", "Is everything in the summary above right?",
             "Send the request, change an answer (type edit and its number, e.g. edit 3), or "
             "cancel.",
             choices=REVIEW, in_summary=False,
+            hint="To change an answer, use Change in the summary or type edit and its number "
+            "(edit 3).",
         ),
     ]  # fmt: skip
 
