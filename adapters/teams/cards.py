@@ -11,6 +11,14 @@ button ``{"action": "answer:<field>", "field"}``; card buttons carry
 ``{"action": <action_id>, "ref": <value>}``; a form's inputs have ``id`` ``<prefix>:<key>``
 (``decision:note``, ``retro:<field>``) and its submit button carries
 ``{"action": <form_id>, "ref", "context", "prefix", "multi": [keys]}``.
+
+Compact for a phone: a card's fields are one ``FactSet`` (label beside value), and the buttons
+of its fields (the review's "Change" per answer) become one compact ``Input.ChoiceSet``
+(``id`` ``pick``, each choice's value ``<action_id>|<value>``) with a single button
+``{"action": "pick"}``, which ``inbound`` turns back into that field's own action. A button
+whose action asks for confirmation (``Action.confirm``) is an ``Action.ShowCard`` that opens the
+question with the real button under it. Errors (on a question, or a form's inputs, with a
+summary at the top of the form) are marked "Error:" in the attention colour.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.4"
 MAX_ACTIONS_PER_SET = 5
+PICK = "pick"
+PICK_SEPARATOR = "|"
 FORM_PREFIXES = {"spoc:decision": "decision", "retro:submit": "retro"}
 _STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -104,8 +114,15 @@ def _choices(choices: Iterable[Choice]) -> list[Element]:
 # --- questions ----------------------------------------------------------------------------
 
 
+def _error(text: str) -> Element:
+    return _text(f"Error: {text}", color="Attention", weight="Bolder")
+
+
 def _question(question: Question) -> Element:
-    items = [_text(question.prompt)]
+    items = [_text(question.progress, isSubtle=True, size="Small")] if question.progress else []
+    items.append(_text(question.prompt))
+    if question.error:
+        items.append(_error(question.error))
     if question.hint:
         items.append(_text(question.hint, isSubtle=True, size="Small"))
     body: list[Element] = [{"type": "Container", "id": f"ask:{question.field}", "items": items}]
@@ -138,8 +155,9 @@ def _multi_choice(question: Question) -> list[Element]:
 
 def _structured(card: Card) -> Element:
     body: list[Element] = [_text(card.title, weight="Bolder", size="Medium")]
-    for field in card.fields:
-        body += _field(field)
+    if card.fields:
+        body.append(_facts(card.fields))
+    body += _field_actions(card.fields)
     if card.status:
         body.append(_text(card.status, weight="Bolder", color="Accent", spacing="Medium"))
     return _card(
@@ -148,19 +166,55 @@ def _structured(card: Card) -> Element:
     )
 
 
-def _field(field: CardField) -> list[Element]:
-    elements = [
-        _text(field.label, isSubtle=True, weight="Bolder", spacing="Small"),
-        _text(field.value, spacing="None"),
-    ]
-    if field.action is not None:
-        elements += _action_sets([_button(field.action)])
-    return elements
+def _facts(fields: Sequence[CardField]) -> Element:
+    """Label beside value: one line per field on a phone, not two."""
+    facts = [{"title": escape(f.label), "value": escape(f.value) or "-"} for f in fields]
+    return {"type": "FactSet", "facts": facts}
+
+
+def _field_actions(fields: Sequence[CardField]) -> list[Element]:
+    """The fields' own buttons: one button for a single one; for several, one list to pick
+    from and one button (17 "Change" buttons made the review card 1,735 px tall)."""
+    actions = [f.action for f in fields if f.action is not None]
+    if len(actions) < 2:
+        return _action_sets([_button(a) for a in actions])
+    labelled = [(f.label, f.action) for f in fields if f.action is not None]
+    picker: Element = {
+        "type": "Input.ChoiceSet",
+        "id": PICK,
+        "style": "compact",
+        "isRequired": True,
+        "errorMessage": "Choose one first.",
+        "placeholder": "Choose…",
+        "label": f"{actions[0].label} an answer" if _same_label(actions) else "Choose",
+        "choices": [
+            {"title": label, "value": f"{a.action_id}{PICK_SEPARATOR}{a.value}"}
+            for label, a in labelled
+        ],
+    }
+    go = _submit(actions[0].label if _same_label(actions) else "Go", {"action": PICK})
+    return [picker, *_action_sets([go])]
+
+
+def _same_label(actions: Sequence[Action]) -> bool:
+    return len({a.label for a in actions}) == 1
 
 
 def _button(action: Action) -> Element:
     data = {"action": action.action_id, "ref": action.value}
-    return _submit(action.label, data, _STYLES[action.style])
+    submit = _submit(action.label, data, _STYLES[action.style])
+    if not action.confirm:
+        return submit
+    sure = dict(submit, title=f"Yes, {action.label.lower()}")
+    return {
+        "type": "Action.ShowCard",
+        "title": action.label,
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [_text(action.confirm, weight="Bolder")],
+            "actions": [sure],
+        },
+    }
 
 
 # --- forms --------------------------------------------------------------------------------
@@ -169,6 +223,10 @@ def _button(action: Action) -> Element:
 def _form(form: Form) -> Element:
     prefix = form_prefix(form.form_id)
     body: list[Element] = [_text(form.title, weight="Bolder", size="Medium")]
+    errors = [f for f in form.fields if f.error]
+    if errors:
+        listed = "; ".join(f.label for f in errors)
+        body.append(_error(f"There is a problem with: {listed}. Correct it and send again."))
     for field in form.fields:
         body += _input(prefix, field)
     data = {
@@ -190,7 +248,8 @@ def _input(prefix: str, field: FormField) -> list[Element]:
     }
     element.update(_input_kind(field))
     hint = [_text(field.hint, isSubtle=True, size="Small", spacing="None")] if field.hint else []
-    return [element, *hint]
+    error = [_error(field.error)] if field.error else []
+    return [*error, element, *hint]
 
 
 def _input_kind(field: FormField) -> Element:
