@@ -78,7 +78,7 @@ def build_app(
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
     _health_routes(app)
-    _install_platforms(app, settings, engine, store, directory, _advance(clock, worker))
+    _install_platforms(app, settings, engine, store, directory, clock, _advance(clock, worker))
     app.on_startup.append(_start_digest)
     if run_worker:
         app.cleanup_ctx.append(_worker_context)
@@ -91,6 +91,7 @@ def _install_platforms(
     engine: Engine,
     store: Store,
     directory: Directory,
+    clock: Clock,
     advance: Callable[[timedelta], Awaitable[None]] | None,
 ) -> None:
     if settings.web.enabled:
@@ -104,6 +105,8 @@ def _install_platforms(
             service=settings.service,
             directory=directory,
             advance=allowed,
+            now=clock.now,
+            zone=settings.service.zone,
         )
         engine.add_sender(sender, "spoc")
     if settings.slack.enabled:
