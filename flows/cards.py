@@ -26,7 +26,7 @@ from flows.messages import Action, Card, CardField, Choice, Text
 from flows.policy import Policy, Timers
 from flows.request import Request
 from flows.validators import display_phone
-from flows.wording import state_name, time_left
+from flows.wording import duration, state_name, time_left
 
 if TYPE_CHECKING:
     from flows.lifecycle import LifecycleContext
@@ -315,7 +315,7 @@ def nudge_card(
     fields = [
         CardField("Reference", request.ref),
         CardField("Was due", when(due, zone)),
-        CardField("Now", time_left(due, ctx.now).capitalize() if due else "-"),
+        CardField("Overdue by", duration(ctx.now - due) if due else "-"),
     ]
     if not mine:
         fields.append(CardField("Owed by", who(directory, request.requester)))

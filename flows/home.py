@@ -31,14 +31,17 @@ def _at(moment: datetime | None, zone: ZoneInfo) -> str:
 def _request_field(request: Request, zone: ZoneInfo, now: datetime | None) -> CardField:
     state = state_name(request.state, request.outcome)
     if request.state in FORM_DUE:
-        state = f"{state}. {_clock('Form', request.retro_due_at, now, zone)}"
+        late = request.state == "retro_overdue"
+        state = f"{state}. {_clock('Form', request.retro_due_at, now, zone, late)}"
     elif request.state in UNDECIDED:
         state = f"{state}. {_clock('Response', request.response_due_at, now, zone)}"
     return CardField(request.ref, state, _requester_action(request))
 
 
-def _clock(what: str, due: datetime | None, now: datetime | None, zone: ZoneInfo) -> str:
-    return due_phrase(what, due, now, zone) + "."
+def _clock(
+    what: str, due: datetime | None, now: datetime | None, zone: ZoneInfo, late: bool = False
+) -> str:
+    return due_phrase(what, due, now, zone, late) + "."
 
 
 def withdraw_confirmation(ref: str) -> str:
@@ -98,7 +101,8 @@ def overdue_view(
     fields = [
         CardField(
             r.ref,
-            f"{_clock('Written form', r.retro_due_at, now, zone)} Owed by {_who(r, directory)}.",
+            f"{_clock('Written form', r.retro_due_at, now, zone, late=True)} "
+            f"Owed by {_who(r, directory)}.",
         )
         for r in overdue
     ]

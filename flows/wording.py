@@ -48,6 +48,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "request.timeline_viewed": ("Timeline read", True),
 }
 SYSTEM = "system"
+ONE_MINUTE = timedelta(minutes=1)
 
 
 def state_name(state: str, outcome: str | None = None) -> str:
@@ -84,20 +85,27 @@ def duration(delta: timedelta) -> str:
 
 
 def time_left(due: datetime, now: datetime) -> str:
-    """ "in 2 days 4 hours", or "overdue by 3 hours" once past."""
-    if due >= now:
+    """How long is left: "in 2 days 4 hours"; "due now" within the minute; "overdue by 3
+    hours" once past."""
+    if due - now >= ONE_MINUTE:
         return f"in {duration(due - now)}"
+    if now - due < ONE_MINUTE:
+        return "due now"
     return f"overdue by {duration(now - due)}"
 
 
-def due_phrase(what: str, due: datetime | None, now: datetime | None, zone: ZoneInfo) -> str:
-    """ "form due in 2 days 4 hours (Tue 24 Nov 02:00)"; without ``now`` only the time;
-    "form overdue by 3 hours (was due …)" once past."""
+def due_phrase(
+    what: str, due: datetime | None, now: datetime | None, zone: ZoneInfo, late: bool = False
+) -> str:
+    """A deadline in words: "Form due in 2 days 4 hours (Tue 24 Nov 02:00)", or "Form overdue
+    by 3 hours (was due …)" once past. Without ``now`` only the time: "Form due …", or "Form
+    was due …" when ``late`` says it has passed."""
     if due is None:
         return f"{what} due: -"
     at = due.astimezone(zone).strftime("%a %d %b %H:%M")
     if now is None:
-        return f"{what} due {at}"
-    if due >= now:
-        return f"{what} due {time_left(due, now)} ({at})"
-    return f"{what} {time_left(due, now)} (was due {at})"
+        return f"{what} was due {at}" if late else f"{what} due {at}"
+    left = time_left(due, now)
+    if left.startswith("overdue"):
+        return f"{what} {left} (was due {at})"
+    return f"{what} {left} ({at})" if left == "due now" else f"{what} due {left} ({at})"

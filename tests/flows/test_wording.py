@@ -129,3 +129,10 @@ def test_the_timeline_reads_as_plain_events() -> None:
         "SPOC paged",
         "Written form due",
     ]
+
+
+def test_at_the_deadline_it_is_due_now_and_after_it_overdue() -> None:
+    now = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    assert wording.time_left(now, now) == "due now"
+    assert wording.time_left(now - timedelta(minutes=5), now) == "overdue by 5 minutes"
+    assert wording.due_phrase("Form", now, None, ZONE, late=True) == "Form was due Sat 21 Nov 02:00"
