@@ -12,13 +12,13 @@ button ``{"action": "answer:<field>", "field"}``; card buttons carry
 (``decision:note``, ``retro:<field>``) and its submit button carries
 ``{"action": <form_id>, "ref", "context", "prefix", "multi": [keys]}``.
 
-Compact for a phone: a card's fields are one ``FactSet`` (label beside value), and the buttons
-of its fields (the review's "Change" per answer) become one compact ``Input.ChoiceSet``
-(``id`` ``pick``, each choice's value ``<action_id>|<value>``) with a single button
-``{"action": "pick"}``, which ``inbound`` turns back into that field's own action. A button
-whose action asks for confirmation (``Action.confirm``) is an ``Action.ShowCard`` that opens the
-question with the real button under it. Errors (on a question, or a form's inputs, with a
-summary at the top of the form) are marked "Error:" in the attention colour.
+Compact for a phone: each of a card's fields is one line ("**Label:** value", wrapping across
+the card), and the buttons of its fields (the review's "Change" per answer) become one compact
+``Input.ChoiceSet`` (``id`` ``pick``, each choice's value ``<action_id>|<value>``) with a single
+button ``{"action": "pick"}``, which ``inbound`` turns back into that field's own action. A
+button whose action asks for confirmation (``Action.confirm``) is an ``Action.ShowCard`` that
+opens the question with the real button under it. Errors (on a question, or a form's inputs,
+with a summary at the top of the form) are marked "Error:" in the attention colour.
 """
 
 from __future__ import annotations
@@ -155,9 +155,13 @@ def _multi_choice(question: Question) -> list[Element]:
 
 def _structured(card: Card) -> Element:
     body: list[Element] = [_text(card.title, weight="Bolder", size="Medium")]
-    if card.fields:
-        body.append(_facts(card.fields))
-    body += _field_actions(card.fields)
+    if _pickable(card.fields):
+        body += [_line(f) for f in card.fields]
+        body += _picker([f for f in card.fields if f.action is not None])
+    else:
+        for field in card.fields:
+            body.append(_line(field))
+            body += _action_sets([_button(field.action)]) if field.action is not None else []
     if card.status:
         body.append(_text(card.status, weight="Bolder", color="Accent", spacing="Medium"))
     return _card(
@@ -166,19 +170,30 @@ def _structured(card: Card) -> Element:
     )
 
 
-def _facts(fields: Sequence[CardField]) -> Element:
-    """Label beside value: one line per field on a phone, not two."""
-    facts = [{"title": escape(f.label), "value": escape(f.value) or "-"} for f in fields]
-    return {"type": "FactSet", "facts": facts}
+def _line(field: CardField) -> Element:
+    """Label and value on one line ("**Reference:** DPT/17/2026"), wrapping across the whole
+    width: on a phone a FactSet's narrow label column folds long labels onto three lines."""
+    return {
+        "type": "TextBlock",
+        "text": f"**{escape(field.label)}:** {escape(field.value) or '-'}",
+        "wrap": True,
+        "spacing": "None",
+    }
 
 
-def _field_actions(fields: Sequence[CardField]) -> list[Element]:
-    """The fields' own buttons: one button for a single one; for several, one list to pick
-    from and one button (17 "Change" buttons made the review card 1,735 px tall)."""
+def _pickable(fields: Sequence[CardField]) -> bool:
+    """Several field buttons doing the same thing, none needing a confirmation: one list and
+    one button instead (17 "Change" buttons made the review card 1,735 px tall)."""
     actions = [f.action for f in fields if f.action is not None]
-    if len(actions) < 2:
-        return _action_sets([_button(a) for a in actions])
-    labelled = [(f.label, f.action) for f in fields if f.action is not None]
+    return (
+        len(actions) > 1
+        and len({a.label for a in actions}) == 1
+        and not any(a.confirm for a in actions)
+    )
+
+
+def _picker(fields: Sequence[CardField]) -> list[Element]:
+    label = fields[0].action.label if fields[0].action else "Choose"
     picker: Element = {
         "type": "Input.ChoiceSet",
         "id": PICK,
@@ -186,18 +201,14 @@ def _field_actions(fields: Sequence[CardField]) -> list[Element]:
         "isRequired": True,
         "errorMessage": "Choose one first.",
         "placeholder": "Choose…",
-        "label": f"{actions[0].label} an answer" if _same_label(actions) else "Choose",
+        "label": f"Choose one to {label.lower()}",
         "choices": [
-            {"title": label, "value": f"{a.action_id}{PICK_SEPARATOR}{a.value}"}
-            for label, a in labelled
+            {"title": f.label, "value": f"{f.action.action_id}{PICK_SEPARATOR}{f.action.value}"}
+            for f in fields
+            if f.action is not None
         ],
     }
-    go = _submit(actions[0].label if _same_label(actions) else "Go", {"action": PICK})
-    return [picker, *_action_sets([go])]
-
-
-def _same_label(actions: Sequence[Action]) -> bool:
-    return len({a.label for a in actions}) == 1
+    return [picker, *_action_sets([_submit(label, {"action": PICK})])]
 
 
 def _button(action: Action) -> Element:

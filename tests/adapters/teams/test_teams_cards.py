@@ -112,7 +112,7 @@ def test_many_field_buttons_become_one_list_and_one_button() -> None:
     picker = by_id(card, "pick")
     assert picker["type"] == "Input.ChoiceSet" and picker["style"] == "compact"
     assert picker["choices"][2] == {"title": "3. Answer 3", "value": "edit:k3|k3"}
-    assert picker["label"] == "Change an answer"
+    assert picker["label"] == "Choose one to change"
 
 
 def test_a_button_that_cannot_be_undone_opens_a_confirmation_first() -> None:
@@ -272,7 +272,17 @@ def test_all_message_text_in_text_blocks_is_escaped(title: str, label: str, valu
         )
     )
     blocks = [e["text"] for e in walk(card) if e.get("type") == "TextBlock"]
-    assert blocks == [escape(title), escape(value)]
-    [fact] = next(e for e in walk(card) if e.get("type") == "FactSet")["facts"]
-    assert fact == {"title": escape(label), "value": escape(value)}
+    assert blocks == [escape(title), f"**{escape(label)}:** {escape(value)}", escape(value)]
     json.dumps(card)
+
+
+def test_buttons_that_ask_first_or_differ_stay_one_per_field() -> None:
+    """A Withdraw per request keeps its own confirming button under its request."""
+    fields = tuple(
+        CardField(ref, "Waiting", Action("withdraw", "Withdraw", ref, "danger", f"Withdraw {ref}?"))
+        for ref in ("DPT/01/2026", "DPT/02/2026")
+    )
+    card = render(Card(card_id="home:mine:a", title="Mine", fields=fields))
+    shown = [e for e in walk(card) if e.get("type") == "Action.ShowCard"]
+    assert [s["card"]["actions"][0]["data"]["ref"] for s in shown] == ["DPT/01/2026", "DPT/02/2026"]
+    assert not [e for e in walk(card) if e.get("id") == "pick"]
