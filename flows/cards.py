@@ -152,7 +152,7 @@ def spoc_status(request: Request, directory: Directory, ctx: LifecycleContext) -
         verb = "Approved" if request.outcome == "approved" else "Declined"
         line = f"{verb} by {who(directory, request.decided_by)} at {hhmm(request.decided_at, zone)}"
         if request.retro_submitted_at:
-            line += f". Retrospective form received {when(request.retro_submitted_at, zone)}"
+            line += f". Written form received {when(request.retro_submitted_at, zone)}"
         return line
     if request.state == "withdrawn":
         return f"{state_name('withdrawn')} by the requester at {hhmm(request.withdrawn_at, zone)}"

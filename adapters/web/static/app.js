@@ -63,7 +63,8 @@
     }
   }
 
-  function actionButton(action, where) {
+  // ``about``: what the button acts on, for screen readers ("Change" → "Change 6. Date of birth").
+  function actionButton(action, where, about) {
     const click = () => send({
       kind: "action", action: action.action_id, value: action.value, where, label: action.label,
     });
@@ -72,9 +73,8 @@
       class: `btn ${action.style || "default"}`,
       "data-id": action.action_id,
       value: action.value,
-      text: action.label,
       onclick: () => (action.confirm ? askFirst(button, action, click) : click()),
-    });
+    }, action.label, about ? h("span", { class: "visually-hidden", text: ` ${about}` }) : null);
     return button;
   }
 
@@ -105,7 +105,7 @@
         list.append(h("div", { class: "field" },
           h("dt", { text: field.label }),
           h("dd", {}, h("span", { text: field.value }),
-            field.action ? actionButton(field.action, where) : null)));
+            field.action ? actionButton(field.action, where, field.label) : null)));
       }
       node.append(list);
     }
