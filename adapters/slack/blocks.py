@@ -222,11 +222,11 @@ def modal(form: Form) -> dict[str, Any]:
     title opens the modal; errors are summarised at the top and repeated at their inputs."""
     prefix = form_prefix(form.form_id)
     title = modal_title(form)
-    blocks: list[Block] = [] if title == form.title else [section(f"*{form.title}*")]
+    blocks: list[Block] = [] if title == form.title else [section(f"*{form.title}*", "title")]
     blocks += _error_summary(form)
     for field in form.fields:
         if field.error:
-            blocks.append(error_block(f"{field.label}: {field.error}"))
+            blocks.append(error_block(f"{field.label}: {field.error}", f"error:{field.key}"))
         blocks.append(_input(prefix, field))
     return {
         "type": "modal",
@@ -254,11 +254,8 @@ def _error_summary(form: Form) -> list[Block]:
     if not errors:
         return []
     listed = "\n".join(f"• {mrkdwn_clipped(f.label, 200)}" for f in errors)
-    return [markdown_section(f":warning: *There is a problem* with:\n{listed}")]
-
-
-def markdown_section(escaped: str) -> Block:
-    return {"type": "section", "text": markdown(escaped)}
+    problem = f":warning: *There is a problem* with:\n{listed}"
+    return [{"type": "section", "block_id": "errors", "text": markdown(problem)}]
 
 
 def result_modal(title: str, texts: Sequence[str]) -> dict[str, Any]:

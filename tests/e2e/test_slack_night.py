@@ -235,7 +235,7 @@ def _action_ids(call: Call) -> list[str]:
 def _filled(view: dict[str, Any]) -> dict[str, Any]:
     """The modal's pre-filled values, with something sensible where a required one is empty."""
     values: dict[str, Any] = {}
-    for block in view["blocks"]:
+    for block in (b for b in view["blocks"] if b["type"] == "input"):
         element = block["element"]
         kind, key = element["type"], element["action_id"]
         if kind == "plain_text_input":
@@ -340,7 +340,9 @@ async def test_the_whole_night_on_slack(night: SlackNight) -> None:
     [opened] = [c for c in await night.settled(since) if c.method == "views.open"]
     view = opened.params["view"]
     assert view["callback_id"] == "retro:submit"
-    assert all(b["block_id"].startswith("retro:") for b in view["blocks"])
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert inputs and all(b["block_id"].startswith("retro:") for b in inputs)
+    assert view["title"]["text"] == f"Form {ref}", "the reference is kept in the title"
     since = len(night.recorder.calls)
     await night.submit(AMARA, view, _filled(view))
     await night.settled(since)

@@ -88,7 +88,7 @@ def test_a_retro_form_becomes_a_prefilled_modal() -> None:
     assert view["callback_id"] == "retro:submit" and len(view["title"]["text"]) <= 24
     assert view["title"]["text"] == "Form DPT/17/2026", "the reference is never cut off"
     assert view["blocks"][0]["text"]["text"] == "*Retrospective form MH1 for DPT/17/2026*"
-    by_id = {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+    by_id = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     keys = ["subject.last_name", "consent", "grounds", "info_other"]
     assert list(by_id) == [f"retro:{k}" for k in keys]
     assert by_id["retro:subject.last_name"]["element"]["initial_value"] == "Smith"
