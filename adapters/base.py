@@ -26,15 +26,40 @@ class Address:
     tenant: str = ""
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """An event the engine has stored in its inbox: hand it back to ``Handler.process``."""
+
+    inbound: Inbound
+    id: str
+    lease: str
+
+
 Handle = dict[str, Any]
 """A delivered message, JSON-able, opaque to the engine (platform, channel, message id …)."""
 
 
 class Handler(Protocol):
-    """The engine as adapters see it."""
+    """The engine as adapters see it.
+
+    Acknowledge a platform's delivery only after ``receive`` returned: from then on the event
+    is stored and will be handled even if this process dies. ``receive`` raising means it was
+    not stored: answer the platform with an error so that it delivers the event again."""
+
+    async def receive(self, inbound: Inbound) -> Receipt | None:
+        """Store the event in the inbox; None if it was received before (a redelivery)."""
+        ...
+
+    async def process(self, receipt: Receipt) -> list[Message]:
+        """Handle a received event; return replies for the conversation it came from."""
+        ...
+
+    async def delivered(self, receipt: Receipt) -> None:
+        """The replies of ``process`` were shown (otherwise they are sent by message later)."""
+        ...
 
     async def handle(self, inbound: Inbound) -> list[Message]:
-        """Process one event; return replies for the conversation it came from."""
+        """``receive`` + ``process`` + ``delivered`` for adapters that show replies at once."""
         ...
 
     async def home(self, platform: Platform, user_id: str, tenant: str) -> list[Message]:
@@ -80,6 +105,11 @@ class Hosting(Protocol):
 class AdapterConfigError(Exception):
     """A platform cannot start safely with this configuration; the message says why and how
     to fix it (the CLI prints it and exits 2, like any configuration error)."""
+
+
+class NotStored(Exception):
+    """``Handler.receive`` could not store the event (the store is down): the adapter must not
+    acknowledge it, so that the platform delivers it again."""
 
 
 class Unreachable(Exception):

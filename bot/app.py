@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,9 +16,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.clock import Clock, OffsetClock
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.dispatcher import Dispatcher
 from bot.engine import Engine
+from bot.errors import KeyMismatch, explain
 from bot.logs import get_logger
-from bot.metrics import Metrics
+from bot.metrics import Metrics, keep_store_gauges, latency_middleware, ping
+from bot.observed import observed
 from bot.worker import Worker
 from flows.directory import Directory
 from store.base import Store
@@ -29,6 +32,11 @@ WORKER = web.AppKey("worker", Worker)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+STORE_GAUGES_EVERY = 15.0
+"""Seconds between background checks of the store (readiness, job queue, dead letters)."""
+MAX_BODY_BYTES = 1024 * 1024
+"""Any request body over this is refused with 413 before a handler reads it."""
+KEY_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("key_ids")
 
 
 @dataclass(frozen=True)
@@ -44,17 +52,22 @@ def build_core(settings: Settings, *, clock: Clock, store: Store, directory: Dir
     """Engine and worker wired to the store; platforms are added with ``engine.add_sender``."""
     metrics = Metrics()
     delivery = Delivery(senders={}, channels={}, directory=directory, store=store, metrics=metrics)
+    dispatcher = Dispatcher(
+        store=store, delivery=delivery, clock=clock, timers=settings.timers, metrics=metrics
+    )
     engine = Engine(
         settings=settings,
-        store=store,
+        store=observed(store, metrics),
         directory=directory,
         clock=clock,
         delivery=delivery,
+        dispatcher=dispatcher,
         metrics=metrics,
     )
     worker = Worker(
         store=store,
         runner=engine,
+        outbox=dispatcher,
         alerter=delivery,
         clock=clock,
         timers=settings.timers,
@@ -70,16 +83,25 @@ def build_app(
     store: Store,
     directory: Directory,
     run_worker: bool = True,
+    key_ids: Sequence[str] = (),
 ) -> web.Application:
-    """Wire the engine, worker and every enabled platform into one application."""
+    """Wire the engine, worker and every enabled platform into one application.
+
+    ``key_ids`` (the encryption keys' ids, newest first) are reported by ``/readyz`` so that
+    ``oohbot keys rotate`` can check the service holds the newest key before rotating."""
     core = build_core(settings, clock=clock, store=store, directory=directory)
     engine, worker, metrics = core.engine, core.worker, core.metrics
-    app = web.Application(middlewares=[_errors(metrics)])
+    app = web.Application(
+        middlewares=[latency_middleware(metrics), _errors(metrics)],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
+    app[KEY_IDS] = tuple(key_ids)
     _health_routes(app)
     _install_platforms(app, settings, engine, store, directory, clock, _advance(clock, worker))
     app.on_startup.append(_start_digest)
+    app.cleanup_ctx.append(_gauges_context(clock, STORE_GAUGES_EVERY))
     if run_worker:
         app.cleanup_ctx.append(_worker_context)
     return app
@@ -138,9 +160,11 @@ def _health_routes(app: web.Application) -> None:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        ready = await _ping(request.app[STORE])
+        ready = await ping(request.app[STORE])
         request.app[METRICS].ready.set(1 if ready else 0)
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
+        key_ids = request.app[KEY_IDS]
+        body = {"ready": ready, "keys": list(key_ids)}
+        return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(request: web.Request) -> web.Response:
         body = generate_latest(request.app[METRICS].registry)
@@ -151,14 +175,11 @@ def _health_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
 
 
-async def _ping(store: Store) -> bool:
-    try:
-        return await asyncio.wait_for(store.ping(), timeout=2.0)
-    except Exception:
-        return False
-
-
 def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The outermost handler: anything unexpected becomes a logged error id and a short
+    answer, never a traceback. A key mismatch (README: Encryption keys) is logged with its
+    fix and answered 503: the service is up but cannot open what it stored."""
+
     @web.middleware
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -171,17 +192,41 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
             error_id = uuid.uuid4().hex[:12]
             metrics.errors.inc()
             where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
+            known = explain(error)
             log.error(
-                "unhandled_error", error_id=error_id, error=type(error).__name__, where=where[-5:]
+                "unhandled_error",
+                error_id=error_id,
+                error=type(error).__name__,
+                where=where[-5:],
+                fix=str(known) if isinstance(known, KeyMismatch) else None,
             )
             message = f"Sorry, something went wrong on our side. Error id {error_id}."
-            return web.json_response({"error": message, "error_id": error_id}, status=500)
+            status = 503 if isinstance(known, KeyMismatch) else 500
+            return web.json_response({"error": message, "error_id": error_id}, status=status)
 
     return middleware
 
 
 async def _start_digest(app: web.Application) -> None:
     await app[ENGINE].schedule_digest()
+
+
+def _gauges_context(clock: Clock, every: float) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Keep ``oohbot_store_ready`` and the job gauges current while the app runs."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+
+        def now() -> float:
+            return clock.now().timestamp()
+
+        task = asyncio.create_task(keep_store_gauges(app[METRICS], app[STORE], now, every, stop))
+        yield
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=5)
+
+    return context
 
 
 async def _worker_context(app: web.Application) -> AsyncIterator[None]:

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from adapters.base import AdapterConfigError
+from bot import rotation
 from bot.clock import OffsetClock, SystemClock
-from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.config import Listen, Settings, config_path, load_settings
 from bot.directory import DirectoryError, load_directory
+from bot.errors import NotFound, PortUnavailable, explain
 from bot.logs import configure_logging, get_logger
-from bot.services import StartupError, load_checked_directory, opened_store
+from bot.services import Warn, load_checked_directory, load_keys, opened_store
 from flows.directory import find_problems
 
 log = get_logger("cli")
+INTERNAL_ERROR = 70
+PIPE_CLOSED = 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     requests.add_argument("--format", choices=["table", "json"], default="table")
     keys = sub.add_parser("keys", help="encryption key tools")
     keys.add_argument("action", choices=["generate", "rotate"])
+    keys.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a running oohbot that must know the newest key first (repeat for each replica; "
+        "default: service.listen)",
+    )
     for command in sub.choices.values():
         command.add_argument(
             "--config", help="path of app.yaml (default: $OOHBOT_CONFIG, ./app.yaml)"
@@ -63,11 +76,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (ConfigError, AdapterConfigError, StartupError, DirectoryError) as error:
-        print(f"oohbot: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
+    except Exception as error:
+        return _failed(error)
+
+
+def _failed(error: Exception) -> int:
+    """One line for the operator: ours (with its exit code), or an internal error's place."""
+    known = explain(error)
+    if known is not None:
+        print(f"oohbot: {known}", file=sys.stderr)
+        return known.exit_code
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    print(
+        f"oohbot: internal error {type(error).__name__}{where}; this is a bug, please report "
+        "this line",
+        file=sys.stderr,
+    )
+    return INTERNAL_ERROR
+
+
+def _pipe_closed() -> int:
+    """``oohbot … | head``: the reader left. Point stdout at /dev/null so that flushing it at
+    exit cannot fail again, and exit like a command stopped by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return PIPE_CLOSED
+
+
+def _plain_warning(_: str, message: str) -> None:
+    print(f"oohbot: warning: {message}", file=sys.stderr)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -86,7 +128,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "directory": lambda: _directory_check(settings),
         "audit": lambda: asyncio.run(_audit(settings, args)),
         "requests": lambda: asyncio.run(_requests(settings, args.overdue, args.format)),
-        "keys": lambda: asyncio.run(_rotate(settings)),
+        "keys": lambda: asyncio.run(_rotate(settings, args.service)),
     }
     result: int = commands[args.command]()
     return result
@@ -125,19 +167,51 @@ async def _serve(settings: Settings, *, worker: bool) -> int:
     from bot.app import build_app
 
     directory = load_checked_directory(settings)
+    cipher = load_keys(settings, os.environ)
     clock = OffsetClock() if settings.service.environment == "development" else SystemClock()
-    async with opened_store(settings, os.environ) as store:
-        app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=worker)
+    async with opened_store(settings, os.environ, cipher=cipher) as store:
+        app = build_app(
+            settings,
+            clock=clock,
+            store=store,
+            directory=directory,
+            run_worker=worker,
+            key_ids=cipher.key_ids,
+        )
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
-        listen = settings.service.listen
-        await web.TCPSite(runner, listen.host, listen.port).start()
-        print(f"oohbot is listening on http://{listen.host}:{listen.port}/", flush=True)
-        log.info("serving", host=listen.host, port=listen.port, worker=worker)
-        await _until_signal()
-        log.info("shutting_down")
-        await runner.cleanup()
+        try:
+            listen = settings.service.listen
+            await _listen(runner, listen)
+            print(f"oohbot is listening on http://{listen.host}:{listen.port}/", flush=True)
+            log.info("serving", host=listen.host, port=listen.port, worker=worker)
+            await _until_signal()
+            log.info("shutting_down")
+        finally:
+            await runner.cleanup()
     return 0
+
+
+async def _listen(runner: web.AppRunner, listen: Listen) -> None:
+    try:
+        await web.TCPSite(runner, listen.host, listen.port).start()
+    except OSError as error:
+        raise PortUnavailable(_bind_failure(listen, error)) from None
+
+
+def _bind_failure(listen: Listen, error: OSError) -> str:
+    where = f"service.listen {listen.host}:{listen.port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"{where} is already in use (is oohbot already running?); stop that process or "
+            "choose another service.listen.port (OOHBOT_PORT)"
+        )
+    if error.errno == errno.EACCES:
+        return f"{where} is not allowed for this user; choose a port above 1023"
+    return (
+        f"{where} cannot be used ({error.strerror or error}); check that service.listen.host "
+        "(OOHBOT_HOST) is an address of this machine"
+    )
 
 
 async def _until_signal() -> None:
@@ -168,8 +242,13 @@ async def _worker(settings: Settings) -> int:
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from store.audit import export, verify
 
-    async with opened_store(settings, os.environ) as store:
-        entries = await store.audit_entries(args.ref if args.action == "export" else None)
+    ref = args.ref if args.action == "export" else None
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
+        entries = await store.audit_entries(ref)
+        if ref and not entries and await store.get_request(ref) is None:
+            raise NotFound(
+                f"no request with reference {ref!r}; 'oohbot requests list' shows the references"
+            )
     if args.action == "export":
         sys.stdout.write(export(entries, "csv" if args.format == "csv" else "jsonl"))
         return 0
@@ -191,7 +270,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
 async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:
     from flows.request import Request
 
-    async with opened_store(settings, os.environ) as store:
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
         rows = [Request.model_validate(v.data) for v in await store.list_requests()]
     if overdue:
         rows = [r for r in rows if r.state == "retro_overdue"]
@@ -229,10 +308,17 @@ def _print_table(rows: list[dict[str, str]]) -> None:
         print("  ".join(row[h].ljust(widths[h]) for h in headers))
 
 
-async def _rotate(settings: Settings) -> int:
-    async with opened_store(settings, os.environ) as store:
+async def _rotate(settings: Settings, services: Sequence[str]) -> int:
+    """Re-encrypt with the newest key, but only once every running service seals with it
+    (else the services could not read what this writes: README, Encryption keys)."""
+    warn: Warn = _plain_warning
+    cipher = load_keys(settings, os.environ, warn)
+    urls = list(services) or [rotation.default_url(settings.service.listen)]
+    for note in await asyncio.to_thread(rotation.check_services, cipher, urls, bool(services)):
+        warn("key_rotation", note)
+    async with opened_store(settings, os.environ, cipher=cipher, warn=warn) as store:
         count = await store.reencrypt()
-    print(f"re-encrypted {count} values with the newest key")
+    print(f"re-encrypted {count} values with the newest key ({cipher.key_ids[0]})")
     return 0
 
 

@@ -26,6 +26,7 @@ from pydantic import (
 from adapters.slack.settings import SlackSettings
 from adapters.teams.settings import TeamsSettings
 from adapters.web.settings import WebSettings
+from bot.errors import ConfigError
 from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.policy import Policy, Timers
 
@@ -47,10 +48,6 @@ __all__ = [
     "load_settings",
     "parse_settings",
 ]
-
-
-class ConfigError(Exception):
-    """Configuration that cannot be used; the message names the key and the fix."""
 
 
 class _Section(BaseModel):

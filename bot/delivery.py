@@ -3,21 +3,45 @@
 Cards are tracked by ``card_id``: a card sent to someone who already has a copy updates that
 copy; a card sent to the SPOC channel after copies exist updates every copy (channel posts and
 the officers' direct messages), so a decision shows everywhere at once.
+
+``deliver`` is what the outbox dispatcher calls: it raises ``DeliveryFailed`` when a platform
+fails (so the message is tried again later) and reports a person who cannot be reached at all
+to the SPOC channel (trying again would not help). ``to_officer``/``to_channel`` are the
+best-effort forms used for alerts about the delivery itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from adapters.base import Address, Handle, Sender, Unreachable
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from flows.directory import Directory, Officer
+from flows.inbound import Platform
 from flows.messages import Card, Message, Text
 from store.base import Store
 
 log = get_logger("delivery")
 CHANNEL = "channel"
+
+
+class DeliveryFailed(Exception):
+    """A platform failed to take a message; the dispatcher tries again later."""
+
+
+@dataclass(frozen=True)
+class ToPerson:
+    """Someone reached by platform identity: the person an event came from."""
+
+    platform: Platform
+    user: str
+    tenant: str
+
+
+Target = ToPerson | str
+"""``ToPerson``, or ``"officer:<id>"`` / ``"channel:<platform>"``."""
 
 
 class Delivery:
@@ -43,6 +67,71 @@ class Delivery:
         self._senders[sender.platform] = sender
         if channel:
             self._channels[sender.platform] = channel
+
+    @property
+    def channel_platforms(self) -> list[str]:
+        """The platforms with a SPOC channel configured (one outbox queue each)."""
+        return list(self._channels)
+
+    async def deliver(self, target: Target, message: Message, ref: str = "") -> None:
+        """Deliver one outbox message; ``DeliveryFailed`` when it should be tried again."""
+        if isinstance(target, ToPerson):
+            await self._to_person(target, message)
+        elif target.startswith("officer:"):
+            await self._strict_to_officer(target.removeprefix("officer:"), message, ref)
+        else:
+            await self._strict_to_channel(target.removeprefix("channel:"), message)
+
+    async def _to_person(self, person: ToPerson, message: Message) -> None:
+        sender = self._senders.get(person.platform)
+        if sender is None:
+            log.warning("person_unreachable", platform=person.platform, why="no such platform")
+            return
+        address = Address(
+            platform=person.platform, kind="user", id=person.user, tenant=person.tenant
+        )
+        try:
+            await sender.send(address, message)
+        except Unreachable:
+            log.warning("person_unreachable", platform=person.platform, why="unreachable")
+        except Exception as error:
+            self._metrics.delivery_failures.labels(platform=person.platform).inc()
+            raise DeliveryFailed(type(error).__name__) from error
+
+    async def _strict_to_officer(self, officer_id: str, message: Message, ref: str) -> None:
+        officer = self._directory.officer(officer_id)
+        address = self.address_of(officer) if officer else None
+        if officer is None or address is None:
+            await self._report_unreachable(officer_id, "no platform configured", ref)
+            return
+        if isinstance(message, Card) and await self._update_copies(message, officer_id):
+            return
+        try:
+            handle = await self._senders[address.platform].send(address, message)
+        except Unreachable as error:
+            await self._report_unreachable(officer_id, str(error) or address.platform, ref)
+            return
+        except Exception as error:
+            self._metrics.delivery_failures.labels(platform=address.platform).inc()
+            raise DeliveryFailed(type(error).__name__) from error
+        await self._remember(message, handle, officer_id)
+
+    async def _strict_to_channel(self, platform: str, message: Message) -> None:
+        channel, sender = self._channels.get(platform), self._senders.get(platform)
+        if channel is None or sender is None:
+            log.warning("spoc_channel_gone", platform=platform)
+            return
+        if isinstance(message, Card) and await self._channel_has_copy(message, platform):
+            for covered in self._covered_by(platform):
+                await self._update_copies(message, None, covered)
+            return
+        address = Address(platform=platform, kind="channel", id=channel)  # type: ignore[arg-type]
+        try:
+            handle = await sender.send(address, message)
+        except Exception as error:  # Unreachable included: a channel is worth trying again
+            self._metrics.delivery_failures.labels(platform=platform).inc()
+            raise DeliveryFailed(type(error).__name__) from error
+        await self._remember(message, handle, CHANNEL)
 
     async def to_officer(self, officer_id: str, message: Message, ref: str = "") -> bool:
         """Deliver privately; on failure tell the SPOC channel. True when delivered."""
@@ -94,13 +183,30 @@ class Delivery:
             return Address(platform="web", kind="user", id=officer.id)
         return None
 
-    async def _channel_has_copy(self, card: Card) -> bool:
-        handles = await self._store.handles(card.card_id)
-        return any(h.get("recipient") == CHANNEL for h in handles)
+    def _covered_by(self, platform: str) -> list[str]:
+        """Platforms whose card copies a channel post on ``platform`` updates: its own, and
+        for the first channel, every platform that has no channel of its own."""
+        first = next(iter(self._channels), None)
+        orphans = [p for p in self._senders if p not in self._channels]
+        return [platform, *orphans] if platform == first else [platform]
 
-    async def _update_copies(self, card: Card, recipient: str | None) -> bool:
+    async def _channel_has_copy(self, card: Card, platform: str | None = None) -> bool:
         handles = await self._store.handles(card.card_id)
-        mine = [h for h in handles if recipient is None or h.get("recipient") == recipient]
+        return any(
+            h.get("recipient") == CHANNEL and (platform is None or h.get("platform") == platform)
+            for h in handles
+        )
+
+    async def _update_copies(
+        self, card: Card, recipient: str | None, platform: str | None = None
+    ) -> bool:
+        handles = await self._store.handles(card.card_id)
+        mine = [
+            h
+            for h in handles
+            if (recipient is None or h.get("recipient") == recipient)
+            and (platform is None or h.get("platform") == platform)
+        ]
         for handle in mine:
             await self._update(handle, card)
         return bool(mine)

@@ -6,12 +6,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.errors import DirectoryError
 from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.directory import Directory
 
-
-class DirectoryError(Exception):
-    """The directory file cannot be used; one line per problem, each naming its path."""
+__all__ = ["DirectoryError", "load_directory"]
 
 
 def load_directory(path: Path) -> Directory:

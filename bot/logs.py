@@ -83,3 +83,8 @@ def _route_stdlib_logging(level: int) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # ``transitions`` logs two INFO lines per state change; the audit log already says what
+    # changed, so they only drown the service log (kept at debug level).
+    logging.getLogger("transitions").setLevel(max(level, logging.WARNING))
+    if level <= logging.DEBUG:
+        logging.getLogger("transitions").setLevel(logging.DEBUG)

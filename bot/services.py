@@ -1,59 +1,152 @@
-"""Start-up: settings → cipher → opened store → directory. Shared by every CLI command."""
+"""Start-up: settings → cipher → opened store → directory. Shared by every CLI command.
+
+Each step fails with one of ``bot.errors``' errors, whose one-line message names the file,
+key or resource and the fix. Warnings go to ``warn(event, message)``: a JSON log line in the
+service (``log_warning``), a plain line on stderr for one-shot commands.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+import sqlite3
+import stat
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+
+from redis.exceptions import RedisError
+from yarl import URL
 
 from bot.config import Settings
-from bot.directory import DirectoryError, load_directory
+from bot.directory import load_directory
+from bot.errors import (
+    ConfigError,
+    DirectoryError,
+    DirectoryProblems,
+    StartupError,
+    StoreUnavailable,
+)
 from bot.logs import get_logger
-from flows.directory import Directory, find_problems
+from flows.directory import Directory, find_problems, serving_problems
 from store.base import Store
-from store.crypto import KeyConfigError, load_cipher
+from store.crypto import Cipher, KeyConfigError, load_cipher
 from store.factory import open_store
 
 log = get_logger("startup")
+Warn = Callable[[str, str], None]
+"""``warn(event, message)``: how a start-up warning reaches the operator."""
+
+__all__ = [
+    "StartupError",
+    "Warn",
+    "load_checked_directory",
+    "load_keys",
+    "log_warning",
+    "opened_store",
+]
 
 
-class StartupError(Exception):
-    """oohbot cannot start; the message says why and what to do."""
+def log_warning(event: str, message: str) -> None:
+    """A start-up warning as a JSON log line (the service's log)."""
+    log.warning(event, message=message)
 
 
-def load_checked_directory(settings: Settings) -> Directory:
-    """The directory, refusing to start on structural errors; reference problems are warned."""
+def load_checked_directory(settings: Settings, warn: Warn = log_warning) -> Directory:
+    """The directory, refusing problems that could page the wrong person; expired officers
+    are only warned about (they simply cannot act any more)."""
+    path = settings.directory
     try:
-        directory = load_directory(settings.directory)
+        directory = load_directory(path)
     except DirectoryError as error:
-        raise StartupError(f"directory {settings.directory}:\n{error}") from None
+        raise DirectoryError(f"directory {path}:\n{error}") from None
+    problems = serving_problems(directory)
+    if problems:
+        raise DirectoryProblems(
+            f"directory {path} has {len(problems)} problem(s); oohbot will not serve with it, "
+            "because the wrong person could be paged. Fix these ('oohbot directory check' "
+            "lists them):\n  " + "\n  ".join(problems)
+        )
     for problem in find_problems(directory, datetime.now(UTC).date()):
-        log.warning("directory_problem", problem=problem)
+        if problem not in problems:
+            warn("directory_problem", f"directory {path}: {problem}")
     return directory
 
 
-@asynccontextmanager
-async def opened_store(settings: Settings, env: Mapping[str, str]) -> AsyncIterator[Store]:
-    """An opened store with encryption keys loaded; closed on exit."""
-    settings.service.data_dir.mkdir(parents=True, exist_ok=True)
+def load_keys(settings: Settings, env: Mapping[str, str], warn: Warn = log_warning) -> Cipher:
+    """The cipher from ``OOHBOT_ENCRYPTION_KEYS`` (or the development key file)."""
+    _private_folder(settings.service.data_dir, warn)
     try:
         cipher, warning = load_cipher(env, settings.service.data_dir, settings.service.environment)
     except KeyConfigError as error:
-        raise StartupError(str(error)) from None
+        raise ConfigError(str(error)) from None
     if warning:
-        log.warning("encryption_key", message=warning)
-    store = open_store(settings.store.url, cipher)
-    await store.open()
+        warn("encryption_key", warning)
+    return cipher
+
+
+def _private_folder(folder: Path, warn: Warn) -> None:
+    """Create ``service.data_dir`` as 0700; say so if an existing one is open to others."""
     try:
-        await _warn_persistence(store)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"service.data_dir {folder}: cannot create it ({error.strerror}); "
+            "choose a folder this user may write"
+        ) from None
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if mode & 0o077:
+        warn(
+            "data_dir_permissions",
+            f"service.data_dir {folder} is open to other users (mode {mode:04o}); "
+            f"run: chmod 700 {folder}",
+        )
+
+
+@asynccontextmanager
+async def opened_store(
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    cipher: Cipher | None = None,
+    warn: Warn = log_warning,
+) -> AsyncIterator[Store]:
+    """An opened store with encryption keys loaded; closed on exit."""
+    store = open_store(settings.store.url, cipher or load_keys(settings, env, warn))
+    try:
+        await store.open()
+    except (RedisError, OSError, sqlite3.Error) as error:
+        with contextlib.suppress(Exception):
+            await store.close()
+        raise StoreUnavailable(_unreachable(settings.store.url, error)) from None
+    try:
+        await _warn_persistence(store, warn)
         yield store
     finally:
         await store.close()
 
 
-async def _warn_persistence(store: Store) -> None:
+def _unreachable(url: str, error: BaseException) -> str:
+    reason = (str(error).splitlines() or [type(error).__name__])[0][:200]
+    if url.startswith("sqlite:"):
+        return (
+            f"store.url {url}: cannot open the SQLite database ({reason}); check that its "
+            "folder exists and this user may write there"
+        )
+    return (
+        f"store.url {_without_password(url)}: Redis does not answer ({reason}); start Redis "
+        "or correct store.url (OOHBOT_STORE_URL)"
+    )
+
+
+def _without_password(url: str) -> str:
+    parsed = URL(url)
+    return str(parsed.with_password("***")) if parsed.password else url
+
+
+async def _warn_persistence(store: Store, warn: Warn) -> None:
     check = getattr(store, "persistence_warning", None)
     if check is not None:
         warning = await check()
         if warning:
-            log.warning("redis_persistence", message=warning)
+            warn("redis_persistence", warning)

@@ -1,9 +1,10 @@
-"""The scheduler worker: claims due jobs from the store and runs them through the engine.
+"""The scheduler worker: claims due jobs and undelivered outbox messages and carries them out.
 
-At-least-once: a job is completed only after its handler returned; a crash leaves it claimed
-and it reappears when its lease runs out. Handlers re-check the request's state, so a job
-that runs twice, or after its purpose is gone, does nothing the second time. A job that keeps
-failing is retried with backoff and finally dead-lettered, which alerts the SPOC channel.
+At-least-once: the engine completes a job in the same commit as everything the job changed,
+so a crash before that commit leaves the job claimed and it reappears when its lease runs out,
+and a crash after it leaves nothing to redo. Inbox entries whose first handling died are jobs
+too. A job that keeps failing is retried with backoff and finally dead-lettered, which alerts
+the SPOC channel. Each round also hands due outbox messages to the dispatcher.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ MAX_BACKOFF_SECONDS = 600.0
 
 
 class JobRunner(Protocol):
-    async def run_job(self, job: Job) -> None: ...
+    async def run_job(self, job: Job) -> None:
+        """Carry the job out; its commit completes it."""
+        ...
+
+
+class Outbox(Protocol):
+    async def run_once(self) -> int: ...
+    async def measure(self) -> None: ...
 
 
 class Alerter(Protocol):
@@ -40,6 +48,7 @@ class Worker:
         *,
         store: Store,
         runner: JobRunner,
+        outbox: Outbox,
         alerter: Alerter,
         clock: Clock,
         timers: Timers,
@@ -47,19 +56,21 @@ class Worker:
     ) -> None:
         self._store = store
         self._runner = runner
+        self._outbox = outbox
         self._alerter = alerter
         self._clock = clock
         self._timers = timers
         self._metrics = metrics
 
     async def run_once(self) -> int:
-        """Claim and run one batch of due jobs; returns how many were claimed."""
+        """Claim and run one batch of due jobs, then deliver due outbox messages; returns how
+        many of either were claimed."""
         now = self._clock.now().timestamp()
         lease = self._timers.job_lease.total_seconds()
         claimed = await self._store.claim(now, lease, BATCH)
         for job in claimed:
             await self._run(job)
-        return len(claimed)
+        return len(claimed) + await self._outbox.run_once()
 
     async def drain(self, rounds: int = 100) -> int:
         """Run batches until nothing is due (jobs scheduled for 'now' by jobs included)."""
@@ -77,8 +88,9 @@ class Worker:
         while not stop.is_set():
             try:
                 busy = await self.run_once()
-            except Exception:
-                log.exception("worker_poll_failed")
+                await self._outbox.measure()
+            except Exception as error:
+                log.error("worker_poll_failed", error=type(error).__name__)
                 busy = 0
             if not busy:
                 with contextlib.suppress(TimeoutError):
@@ -90,9 +102,6 @@ class Worker:
         except Exception as error:
             log.error("job_failed", job=job.id, kind=job.kind, error=type(error).__name__)
             await self._failed(job)
-            return
-        await self._store.complete(job)
-        self._metrics.jobs.labels(kind=job.kind, result="ok").inc()
 
     async def _failed(self, job: Job) -> None:
         self._metrics.jobs.labels(kind=job.kind, result="failed").inc()

@@ -115,6 +115,18 @@ def find_problems(directory: Directory, today: date) -> list[str]:
     ]
 
 
+def serving_problems(directory: Directory) -> list[str]:
+    """The problems oohbot refuses to serve with (``find_problems`` without expiry dates:
+    an officer whose validity ends only stops being able to act, which time alone brings)."""
+    return [
+        *_duplicate_problems(directory),
+        *_reference_problems(directory),
+        *_cover_cycle_problems(directory),
+        *_rota_problems(directory),
+        *_totp_problems(directory),
+    ]
+
+
 def _duplicates(values: list[tuple[str, str]]) -> list[str]:
     seen: dict[str, str] = {}
     problems = []

@@ -20,15 +20,20 @@ OVERDUE_NUDGE = "overdue_nudge"
 """A repeated nudge while the retrospective form is overdue."""
 IG_DIGEST = "ig_digest"
 """The daily information-governance digest."""
+IDLE = "idle"
+"""A draft's one idle timer: it warns, expires, or waits longer if the person replied."""
 IDLE_WARNING = "idle_warning"
-"""A requester's conversation is about to expire."""
+"""Older stores: a draft's warning timer (handled as ``IDLE``)."""
 IDLE_EXPIRE = "idle_expire"
-"""A requester's conversation has expired."""
+"""Older stores: a draft's expiry timer (handled as ``IDLE``)."""
+INBOUND = "inbound"
+"""An event in the inbox whose first handling did not finish (the process died)."""
 
 REQUEST_KINDS = frozenset(
     {SPOC_ACK, RESPONSE_WARNING, RESPONSE_BREACH, RETRO_REMINDER, RETRO_OVERDUE, OVERDUE_NUDGE}
 )
-ALL_KINDS = REQUEST_KINDS | {IG_DIGEST, IDLE_WARNING, IDLE_EXPIRE}
+CONVERSATION_KINDS = frozenset({IDLE, IDLE_WARNING, IDLE_EXPIRE})
+ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, INBOUND}
 
 
 def job_id(kind: str, ref: str, n: int = 0) -> str:
@@ -38,9 +43,12 @@ def job_id(kind: str, ref: str, n: int = 0) -> str:
 
 __all__ = [
     "ALL_KINDS",
+    "CONVERSATION_KINDS",
+    "IDLE",
     "IDLE_EXPIRE",
     "IDLE_WARNING",
     "IG_DIGEST",
+    "INBOUND",
     "OVERDUE_NUDGE",
     "REQUEST_KINDS",
     "RESPONSE_BREACH",

@@ -70,8 +70,126 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(frozen=True)
+class Change:
+    """A compare-and-set write of one versioned document (a session or a request).
+
+    ``expected_version`` 0 means the document must not exist yet (create at version 1);
+    otherwise the stored version must still be ``expected_version`` (written as + 1)."""
+
+    key: str
+    data: Document
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    """An audit entry to append; the store links it into the hash chain at commit."""
+
+    at: datetime
+    actor: str
+    action: str
+    ref: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message in the outbox: ``payload`` (the recipient and the message, JSON-able) is
+    sealed at rest because messages can carry personal data.
+
+    Entries of one ``recipient`` (an ordering key such as ``officer:ID``, ``channel`` or
+    ``conversation:KEY``) are delivered in ``seq`` order: only the oldest pending entry of a
+    recipient can be claimed. ``id`` is unique and chosen by the caller; ``seq`` is given by the
+    store. ``lease``/``due_at`` as for jobs: an entry enqueued with a lease belongs to the
+    committing process until ``due_at`` (its fast path), then anyone may claim it."""
+
+    id: str
+    recipient: str
+    payload: Document
+    due_at: float
+    attempts: int = 0
+    lease: str = ""
+    seq: int = 0
+
+
+@dataclass
+class UnitOfWork:
+    """Everything one event or one job changes, written atomically by ``Store.commit``.
+
+    The store applies, all or nothing: ``done`` (the inbox entry or job being handled: it must
+    still hold its lease, and is deleted), the ``sessions`` and ``requests`` compare-and-set
+    writes, ``cancel`` then ``schedule`` (so a job may re-schedule its own id), the ``outbox``
+    entries and the ``audit`` entries (linked to the chain head in order)."""
+
+    done: Job | None = None
+    sessions: list[Change] = field(default_factory=list)
+    requests: list[Change] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    schedule: list[Job] = field(default_factory=list)
+    outbox: list[Outgoing] = field(default_factory=list)
+    audit: list[AuditDraft] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A successful commit: the outbox entries that kept the committer's lease (their
+    recipient had nothing older pending), which the committer should deliver at once."""
+
+    fast: list[Outgoing]
+
+
+class Conflict(StoreError):
+    """``commit`` found a version changed or ``done``'s lease gone; nothing was written."""
+
+
 class Store(Protocol):
     """Persistence for oohbot. Implemented by ``SqliteStore`` and ``RedisStore``."""
+
+    # the unit of work ---------------------------------------------------------------------
+    async def commit(self, work: UnitOfWork) -> Committed:
+        """Write ``work`` atomically (one transaction / one script). Raises ``Conflict`` and
+        writes nothing when a compare-and-set fails or ``work.done`` no longer holds its lease.
+        A request ``Change`` with ``expected_version`` 0 that finds the reference taken is a
+        ``Conflict`` too."""
+        ...
+
+    async def receive(
+        self, job: Job, dedupe_key: str, dedupe_ttl: float, now: float, sealed: Document
+    ) -> Job | None:
+        """The inbox: unless ``dedupe_key`` was received within ``dedupe_ttl`` seconds, store
+        ``job`` (already leased by the caller: its ``lease`` and ``due_at``) with ``sealed``
+        encrypted into its payload, and mark the key seen — atomically. Returns the stored job
+        (``payload`` holding ``sealed`` decrypted under the ``"event"`` key), or None for a
+        duplicate. A job whose lease runs out is claimed like any other job."""
+        ...
+
+    async def get_session(self, key: str) -> Versioned | None:
+        """The session document with its version (0 … never, 1 after the first write)."""
+        ...
+
+    async def claim_outbox(self, now: float, lease_seconds: float, limit: int) -> list[Outgoing]:
+        """Claim up to ``limit`` entries, each the oldest pending entry of its recipient and
+        due at ``now`` (unleased, or its lease run out): attempts + 1, a fresh lease, due at
+        ``now + lease_seconds``. Safe with several dispatchers."""
+        ...
+
+    async def complete_outbox(self, entries: Collection[Outgoing]) -> None:
+        """Delete the entries that still hold the given lease (delivered)."""
+        ...
+
+    async def retry_outbox(self, entry: Outgoing, due_at: float, max_attempts: int) -> bool:
+        """Release a failed delivery to try again at ``due_at``; once ``entry.attempts``
+        reached ``max_attempts`` move it to the dead letters and return False."""
+        ...
+
+    async def outbox_entries(self) -> list[Outgoing]:
+        """Every pending entry (payload decrypted), in ``seq`` order."""
+        ...
+
+    async def dead_outbox(self) -> list[Outgoing]:
+        """Deliveries that failed ``max_attempts`` times, in ``seq`` order."""
+        ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -74,6 +74,12 @@ class Cipher:
         self._newest = _key_id(keys[0])
         self._keys = {_key_id(key): AESGCM(key) for key in keys}
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of the keys held, newest (the one ``seal`` uses) first. An id is a short
+        digest, safe to show: it tells which key sealed a value, not the key."""
+        return tuple(self._keys)
+
     @classmethod
     def from_strings(cls, keys: Sequence[str]) -> Cipher:
         """Build from urlsafe-base64 keys, newest first."""
@@ -197,3 +203,34 @@ def reseal_session(cipher: Cipher, key: str, token: str) -> str | None:
     if not cipher.needs_rotation(token):
         return None
     return seal_session(cipher, key, open_session(cipher, key, token))
+
+
+INBOX_AAD = "inbox:"
+OUTBOX_AAD = "outbox:"
+INBOX_FIELD = "_sealed"
+INBOX_EVENT = "event"
+
+
+def seal_job_payload(cipher: Cipher, job_id: str, payload: Document, event: Document) -> Document:
+    """An inbox job's stored payload: its plain fields plus the event, sealed to the job id."""
+    return {**payload, INBOX_FIELD: cipher.seal(event, INBOX_AAD + job_id)}
+
+
+def open_job_payload(cipher: Cipher, job_id: str, stored: Document) -> Document:
+    """The payload callers see: a sealed event opened under ``"event"``; others unchanged."""
+    if INBOX_FIELD not in stored:
+        return stored
+    plain = {key: value for key, value in stored.items() if key != INBOX_FIELD}
+    plain[INBOX_EVENT] = cipher.open(stored[INBOX_FIELD], INBOX_AAD + job_id)
+    return plain
+
+
+def seal_outgoing(cipher: Cipher, entry_id: str, payload: Document) -> str:
+    """An outbox entry's payload (recipient and message), sealed to the entry id."""
+    return cipher.seal(payload, OUTBOX_AAD + entry_id)
+
+
+def open_outgoing(cipher: Cipher, entry_id: str, token: str) -> Document:
+    """Inverse of ``seal_outgoing``."""
+    payload: Document = cipher.open(token, OUTBOX_AAD + entry_id)
+    return payload

@@ -27,10 +27,17 @@ JOBS_DUE = PREFIX + "jobs:due"  # sorted set: job id scored by due time
 JOBS_DEAD = PREFIX + "jobs:dead"  # hash: job id -> JSON of the dead job
 AUDIT_LOG = PREFIX + "audit"  # list of JSON entries, oldest first
 JOB_PREFIX = PREFIX + "job:"  # + job id -> hash (kind, due_at, payload, attempts, lease)
+AUDIT_HEAD = PREFIX + "audit:head"  # JSON of the newest audit entry (the chain head)
+LAYOUT = PREFIX + "layout"  # version of this key layout, for migrations at open
+OUTBOX_SEQ = PREFIX + "outbox:seq"  # counter giving outbox entries their seq
+OUTBOX_READY = PREFIX + "outbox:ready"  # sorted set: recipient scored by its head's due time
+OUTBOX_DEAD = PREFIX + "outbox:dead"  # hash: entry id -> JSON of the dead entry
+OUTBOX_ENTRY_PREFIX = PREFIX + "outbox:entry:"  # + id -> hash (see ``outbox_entry_key``)
+OUTBOX_QUEUE_PREFIX = PREFIX + "outbox:queue:"  # + recipient -> see ``outbox_queue_key``
 
 
 def session_key(key: str) -> str:
-    """The sealed session document (a string)."""
+    """A session: hash with ``version`` and ``token`` (the whole document sealed)."""
     return f"{PREFIX}session:{key}"
 
 
@@ -69,6 +76,17 @@ def handles_key(card_id: str) -> str:
     return f"{PREFIX}handles:{card_id}"
 
 
+def outbox_entry_key(entry_id: str) -> str:
+    """An outbox entry: hash with ``recipient``, ``seq``, ``payload`` (sealed), ``due_at``,
+    ``attempts`` and ``lease``."""
+    return OUTBOX_ENTRY_PREFIX + entry_id
+
+
+def outbox_queue_key(recipient: str) -> str:
+    """A recipient's pending entries: sorted set of ids scored by ``seq`` (head first)."""
+    return OUTBOX_QUEUE_PREFIX + recipient
+
+
 # --- SQLite tables -------------------------------------------------------------------------
 
 T_SESSIONS = "sessions"
@@ -81,3 +99,5 @@ T_SEEN = "seen_events"
 T_ADDRESSES = "addresses"
 T_HANDLES = "handles"
 T_AUDIT = "audit"
+T_OUTBOX = "outbox"
+T_DEAD_OUTBOX = "dead_outbox"

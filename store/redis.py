@@ -1,14 +1,29 @@
 """The production store: Redis, shared by several bot replicas and workers.
 
-Every read-modify-write is one Lua script (atomic on the server) except the audit append,
-whose sha256 is computed in Python: it uses WATCH on the audit list and retries on conflict.
-Scripts name their keys in ``KEYS`` except the job hashes inside ``claim``, which are derived
-from ids found in the sorted set; that is fine on a single Redis or Sentinel, not on Cluster.
+Every read-modify-write is one Lua script, atomic on the server, and every script checks all
+its conditions before its first write, so a refused call writes nothing. ``commit`` (a whole
+unit of work: the ``done`` job, session and request compare-and-sets, jobs, outbox, audit) is
+one script call, one round trip in the common case. Audit hashes are sha256, which Redis Lua
+lacks, so Python links the entries to the chain head it last saw (cached per process, kept in
+``AUDIT_HEAD``) and the script checks that head is still current; if another process appended
+meanwhile the script writes nothing and returns the new head, and the commit is re-linked and
+sent again (not a ``Conflict``). ``save_session`` and ``schedule``/``cancel`` are MULTI/EXEC.
+
+Scripts name their fixed keys in ``KEYS``; per-item keys travel in ``commit``'s JSON argument
+or are derived from ids found in sorted sets (``claim``, the outbox scripts). That is fine on a
+single Redis or Sentinel, not on Cluster.
+
+The outbox keeps, per recipient, a sorted set of entry ids scored by ``seq`` (only its head
+may be claimed) and one sorted set of recipients scored by their head's due time, so
+``claim_outbox`` reads only due heads. ``receive`` sets the inbox's seen mark and stores the
+leased job in one script. Sessions are hashes (``version``, ``token``); a store written before
+sessions had versions (plain strings) is converted at ``open``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Collection
@@ -17,23 +32,45 @@ from datetime import datetime
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError, WatchError
+from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
 from store import keys as k
 from store.audit import from_json, make_entry, to_json
-from store.base import AlreadyExists, AuditEntry, Document, Job, LockTimeout, Versioned
+from store.base import (
+    AlreadyExists,
+    AuditDraft,
+    AuditEntry,
+    Committed,
+    Conflict,
+    Document,
+    Job,
+    LockTimeout,
+    Outgoing,
+    StoreError,
+    UnitOfWork,
+    Versioned,
+)
 from store.crypto import (
+    INBOX_AAD,
+    INBOX_EVENT,
+    INBOX_FIELD,
+    OUTBOX_AAD,
     Cipher,
+    open_job_payload,
+    open_outgoing,
     open_request,
     open_session,
     reseal_request,
     reseal_session,
+    seal_job_payload,
+    seal_outgoing,
     seal_request,
     seal_session,
 )
 
 LOCK_POLL_SECONDS = 0.02
+LAYOUT_VERSION = 2  # 2: sessions are hashes (version, token)
 
 RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -56,17 +93,33 @@ redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 return 1
 """
 
-# Re-sealing must not overwrite a concurrent update: swap only if the old text is unchanged.
-RESEAL_REQUEST = """
-if redis.call('HGET', KEYS[1], 'doc') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2])
+# Re-sealing must not overwrite a concurrent write: swap only if the old text is unchanged.
+# ARGV: field, old text, new text.
+RESEAL_FIELD = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
 
-RESEAL_SESSION = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+# An older store's session (a string holding the token) becomes a hash at version 1.
+MIGRATE_SESSION = """
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then return 0 end
+local token = redis.call('GET', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'version', 1, 'token', token)
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
+"""
+
+# A dead letter is the stored hash as JSON (sealed values stay sealed), plus its id.
+DUMP_HASH = """
+local function dump(key, id)
+  local f = redis.call('HGETALL', key)
+  local t = {id = id}
+  for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
+  return cjson.encode(t)
+end
 """
 
 # ARGV: now, new due (now + lease), limit, job-hash prefix, claim token.
@@ -96,11 +149,13 @@ redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 """
 
-# ARGV: lease, id, new due, '1' to dead-letter, JSON of the dead job.
-RETRY = """
+# ARGV: lease, id, new due, '1' to dead-letter.
+RETRY = (
+    DUMP_HASH
+    + """
 if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return 0 end
 if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[3], ARGV[2], ARGV[5])
+  redis.call('HSET', KEYS[3], ARGV[2], dump(KEYS[1], ARGV[2]))
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[2])
 else
@@ -109,6 +164,7 @@ else
 end
 return 1
 """
+)
 
 # The injected ``now`` decides whether a mark is still live (as in SQLite); PX only makes
 # Redis forget old marks on its own.
@@ -117,6 +173,189 @@ local expires = redis.call('GET', KEYS[1])
 if expires and tonumber(expires) > tonumber(ARGV[1]) then return 1 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 0
+"""
+
+# The inbox: the seen mark and the leased job together. KEYS: seen mark, job hash, due set.
+# ARGV: now, mark expiry, mark ttl (ms), id, kind, due, stored payload, lease.
+RECEIVE = """
+local expires = redis.call('GET', KEYS[1])
+if expires and tonumber(expires) > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'kind', ARGV[5], 'due_at', ARGV[6], 'payload', ARGV[7],
+  'attempts', 1, 'lease', ARGV[8])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
+return 1
+"""
+
+# KEYS: jobs due, request index, request states, outbox seq, outbox ready, audit log, audit
+# head. ARGV[1]: the plan as JSON (see ``RedisStore._plan``). Checks first, then writes, so
+# a refused commit writes nothing. Replies {'ok', {seq, kept lease (1/0), …}} per outbox
+# entry, {'conflict', why}, {'error', why} or {'audit', the current head entry's JSON}.
+COMMIT = """
+local plan = cjson.decode(ARGV[1])
+local done = plan.done
+if done and redis.call('HGET', done.key, 'lease') ~= done.lease then
+  return {'conflict', 'job ' .. done.id .. ' is no longer held by this claim'}
+end
+local versions = {}
+for _, d in ipairs(plan.docs) do
+  local current = versions[d.key]
+  if current == nil then current = tonumber(redis.call('HGET', d.key, 'version') or '0') end
+  if current ~= d.expect then
+    if d.expect == 0 then return {'conflict', d.name .. ' exists already'} end
+    return {'conflict', d.name .. ' changed since it was read'}
+  end
+  versions[d.key] = current + 1
+  d.version = current + 1
+end
+for _, e in ipairs(plan.outbox) do
+  if redis.call('EXISTS', e.key) == 1 then
+    return {'error', 'outbox entry ' .. e.id .. ' exists already'}
+  end
+end
+local audit = plan.audit
+if audit then
+  local head = redis.call('GET', KEYS[7]) or redis.call('LINDEX', KEYS[6], -1)
+  local prev = ''
+  if head then prev = cjson.decode(head).hash end
+  if prev ~= audit.prev then return {'audit', head or ''} end
+end
+
+if done then
+  redis.call('DEL', done.key)
+  redis.call('ZREM', KEYS[1], done.id)
+end
+for _, d in ipairs(plan.docs) do
+  redis.call('HSET', d.key, d.field, d.value, 'version', d.version)
+  if d.ref then
+    redis.call('SADD', KEYS[2], d.ref)
+    redis.call('HSET', KEYS[3], d.ref, d.state)
+  end
+end
+for _, c in ipairs(plan.cancel) do
+  redis.call('DEL', c.key)
+  redis.call('ZREM', KEYS[1], c.id)
+end
+for _, j in ipairs(plan.schedule) do
+  redis.call('DEL', j.key)
+  redis.call('HSET', j.key, 'kind', j.kind, 'due_at', j.due, 'payload', j.payload,
+    'attempts', 0, 'lease', '')
+  redis.call('ZADD', KEYS[1], j.due, j.id)
+end
+local busy, out = {}, {}
+for _, e in ipairs(plan.outbox) do
+  if busy[e.queue] == nil then busy[e.queue] = redis.call('EXISTS', e.queue) == 1 end
+end
+for _, e in ipairs(plan.outbox) do
+  local seq = redis.call('INCR', KEYS[4])
+  local lease, due, kept = '', '0', 0
+  if e.lease ~= '' and not busy[e.queue] then lease, due, kept = e.lease, e.due, 1 end
+  redis.call('HSET', e.key, 'recipient', e.recipient, 'seq', seq, 'payload', e.payload,
+    'due_at', due, 'attempts', 0, 'lease', lease)
+  if redis.call('ZCARD', e.queue) == 0 then redis.call('ZADD', KEYS[5], due, e.recipient) end
+  redis.call('ZADD', e.queue, seq, e.id)
+  out[#out + 1] = seq
+  out[#out + 1] = kept
+end
+if audit then
+  for _, line in ipairs(audit.entries) do redis.call('RPUSH', KEYS[6], line) end
+  redis.call('SET', KEYS[7], audit.entries[#audit.entries])
+end
+return {'ok', out}
+"""
+
+# Outbox scripts. KEYS[1]: the ready set (recipient scored by its head entry's due time).
+# ARGV[1], ARGV[2]: the entry-hash and queue prefixes.
+REFRESH_HEAD = """
+local function refresh(recipient)
+  local head = redis.call('ZRANGE', ARGV[2] .. recipient, 0, 0)
+  if #head == 0 then
+    redis.call('ZREM', KEYS[1], recipient)
+  else
+    local due = redis.call('HGET', ARGV[1] .. head[1], 'due_at') or '0'
+    redis.call('ZADD', KEYS[1], due, recipient)
+  end
+end
+"""
+
+# ARGV[3…]: now, new due (now + lease), limit, claim token.
+CLAIM_OUTBOX = (
+    REFRESH_HEAD
+    + """
+local recipients = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0,
+  tonumber(ARGV[5]))
+local out = {}
+for i, recipient in ipairs(recipients) do
+  local head = redis.call('ZRANGE', ARGV[2] .. recipient, 0, 0)
+  local key = head[1] and ARGV[1] .. head[1]
+  if not key then
+    redis.call('ZREM', KEYS[1], recipient)
+  elseif redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', ARGV[2] .. recipient, head[1])
+    refresh(recipient)
+  else
+    local lease = ARGV[6] .. ':' .. i
+    local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+    redis.call('HSET', key, 'lease', lease, 'due_at', ARGV[4])
+    redis.call('ZADD', KEYS[1], ARGV[4], recipient)
+    local f = redis.call('HMGET', key, 'seq', 'payload')
+    out[#out + 1] = {head[1], recipient, f[1], f[2], attempts, lease}
+  end
+end
+return out
+"""
+)
+
+# ARGV[3…]: pairs of id and lease.
+COMPLETE_OUTBOX = (
+    REFRESH_HEAD
+    + """
+local count = 0
+for i = 3, #ARGV, 2 do
+  local key = ARGV[1] .. ARGV[i]
+  if redis.call('HGET', key, 'lease') == ARGV[i + 1] then
+    local recipient = redis.call('HGET', key, 'recipient')
+    redis.call('DEL', key)
+    redis.call('ZREM', ARGV[2] .. recipient, ARGV[i])
+    refresh(recipient)
+    count = count + 1
+  end
+end
+return count
+"""
+)
+
+# KEYS[2]: the dead letters. ARGV[3…]: id, lease, new due, '1' to dead-letter.
+RETRY_OUTBOX = (
+    REFRESH_HEAD
+    + DUMP_HASH
+    + """
+local key = ARGV[1] .. ARGV[3]
+if redis.call('HGET', key, 'lease') ~= ARGV[4] then return 0 end
+local recipient = redis.call('HGET', key, 'recipient')
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[2], ARGV[3], dump(key, ARGV[3]))
+  redis.call('DEL', key)
+  redis.call('ZREM', ARGV[2] .. recipient, ARGV[3])
+else
+  redis.call('HSET', key, 'due_at', ARGV[5], 'lease', '')
+end
+refresh(recipient)
+return 1
+"""
+)
+
+# Read-only: every pending entry as {id, recipient, seq, payload, due_at, attempts, lease}.
+OUTBOX_ALL = """
+local out = {}
+for _, recipient in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  for _, id in ipairs(redis.call('ZRANGE', ARGV[2] .. recipient, 0, -1)) do
+    local f = redis.call('HMGET', ARGV[1] .. id, 'seq', 'payload', 'due_at', 'attempts', 'lease')
+    if f[1] then out[#out + 1] = {id, recipient, f[1], f[2], f[3], f[4], f[5]} end
+  end
+end
+return out
 """
 
 
@@ -132,25 +371,24 @@ def _s(value: Text) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _job_from_hash(job_id: Text, raw: dict[Text, Text]) -> Job:
-    fields = {_s(key): _s(value) for key, value in raw.items()}
-    return Job(
-        _s(job_id),
-        fields["kind"],
-        float(fields["due_at"]),
-        json.loads(fields["payload"]),
-        int(fields["attempts"]),
-        fields["lease"],
-    )
+def _num(value: float) -> str:
+    """A float as Redis gets it: ``repr`` round-trips exactly (Lua's ``tostring`` would not)."""
+    return repr(float(value))
 
 
-def _job_to_json(job: Job) -> str:
-    return json.dumps([job.id, job.kind, job.due_at, job.payload, job.attempts, job.lease])
+def _reseal(cipher: Cipher, token: str, aad: str) -> str | None:
+    """``token`` re-sealed with the newest key, or None if it is already current."""
+    if not cipher.needs_rotation(token):
+        return None
+    return cipher.seal(cipher.open(token, aad), aad)
 
 
-def _job_from_json(text: str) -> Job:
-    job_id, kind, due_at, payload, attempts, lease = json.loads(text)
-    return Job(job_id, kind, due_at, payload, attempts, lease)
+def _reseal_job_payload(cipher: Cipher, job_id: str, text: str) -> str | None:
+    """A stored job payload with its sealed event re-sealed, or None if nothing to do."""
+    stored = json.loads(text)
+    token = stored.get(INBOX_FIELD)
+    new = None if token is None else _reseal(cipher, token, INBOX_AAD + job_id)
+    return None if new is None else json.dumps({**stored, INBOX_FIELD: new})
 
 
 class RedisStore:
@@ -159,21 +397,65 @@ class RedisStore:
     def __init__(self, url: str, cipher: Cipher) -> None:
         self._url = url
         self._cipher = cipher
+        # The newest audit entry this process knows of: commits link to it without reading
+        # first; a stale head costs one more round trip (the script returns the real one).
+        self._head: AuditEntry | None = None
         self._redis: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=True)
         r = self._redis
         self._release = r.register_script(RELEASE_LOCK)
         self._create = r.register_script(CREATE_REQUEST)
         self._update = r.register_script(UPDATE_REQUEST)
-        self._reseal_request = r.register_script(RESEAL_REQUEST)
-        self._reseal_session = r.register_script(RESEAL_SESSION)
+        self._reseal_field = r.register_script(RESEAL_FIELD)
+        self._migrate_session = r.register_script(MIGRATE_SESSION)
         self._claim = r.register_script(CLAIM)
         self._complete = r.register_script(COMPLETE)
         self._retry = r.register_script(RETRY)
         self._seen = r.register_script(SEEN)
+        self._receive = r.register_script(RECEIVE)
+        self._commit = r.register_script(COMMIT)
+        self._claim_outbox = r.register_script(CLAIM_OUTBOX)
+        self._complete_outbox = r.register_script(COMPLETE_OUTBOX)
+        self._retry_outbox = r.register_script(RETRY_OUTBOX)
+        self._outbox_all = r.register_script(OUTBOX_ALL)
+        self._scripts = [
+            self._release,
+            self._create,
+            self._update,
+            self._reseal_field,
+            self._migrate_session,
+            self._claim,
+            self._complete,
+            self._retry,
+            self._seen,
+            self._receive,
+            self._commit,
+            self._claim_outbox,
+            self._complete_outbox,
+            self._retry_outbox,
+            self._outbox_all,
+        ]
 
     async def open(self) -> None:
-        """Check the connection (fails fast on a wrong URL)."""
-        await self._redis.ping()
+        """Check the connection (fails fast on a wrong URL), load the scripts and the audit
+        chain head (so that even a first commit is one round trip), migrate an older layout."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for script in self._scripts:
+                pipe.script_load(script.script)
+            pipe.get(k.AUDIT_HEAD)
+            pipe.lindex(k.AUDIT_LOG, -1)
+            pipe.get(k.LAYOUT)
+            *_, head, last, layout = await pipe.execute()
+        if head or last:  # no head key: a store older than it, whose head is the last entry
+            self._head = from_json(_s(head or last))
+        if layout is None or int(layout) < LAYOUT_VERSION:
+            await self._migrate_sessions()
+            await self._redis.set(k.LAYOUT, LAYOUT_VERSION)
+
+    async def _migrate_sessions(self) -> None:
+        """Sessions stored as strings (before versions) become hashes at version 1."""
+        pattern = k.session_key("") + "*"
+        async for name in self._redis.scan_iter(match=pattern, count=500, _type="string"):
+            await self._migrate_session(keys=[name])
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -199,6 +481,217 @@ class RedisStore:
             "Redis append-only file is off: a restart can lose requests, timers and audit "
             "entries written since the last snapshot; set 'appendonly yes'"
         )
+
+    # the unit of work -------------------------------------------------------------------
+
+    async def commit(self, work: UnitOfWork) -> Committed:
+        """Write ``work`` in one script call; ``Conflict`` (nothing written) if a check fails."""
+        committed, _ = await self._commit_work(work)
+        return committed
+
+    async def _commit_work(self, work: UnitOfWork) -> tuple[Committed, list[AuditEntry]]:
+        plan = self._plan(work)
+        if not any(plan.values()) and not work.audit:
+            return Committed(fast=[]), []
+        keys = [
+            k.JOBS_DUE,
+            k.REQUEST_INDEX,
+            k.REQUEST_STATES,
+            k.OUTBOX_SEQ,
+            k.OUTBOX_READY,
+            k.AUDIT_LOG,
+            k.AUDIT_HEAD,
+        ]
+        while True:
+            entries = self._link(work.audit)
+            if entries:
+                prev = entries[0].prev_hash if entries[0].seq > 1 else ""
+                plan["audit"] = {"prev": prev, "entries": [to_json(e) for e in entries]}
+            args = [json.dumps(plan, ensure_ascii=False)]
+            status, detail = await self._commit(keys=keys, args=args)
+            if status == "ok":
+                break
+            if status == "audit":  # another process appended: link to the real head, resend
+                self._head = from_json(_s(detail)) if detail else None
+                await asyncio.sleep(0)
+                continue
+            if status == "conflict":
+                raise Conflict(_s(detail))
+            raise StoreError(_s(detail))
+        if entries and (self._head is None or entries[-1].seq > self._head.seq):
+            self._head = entries[-1]
+        flags = [int(x) for x in detail]
+        fast = [
+            dataclasses.replace(entry, seq=flags[2 * i])
+            for i, entry in enumerate(work.outbox)
+            if flags[2 * i + 1]
+        ]
+        return Committed(fast=fast), entries
+
+    def _plan(self, work: UnitOfWork) -> dict[str, Any]:
+        """The unit of work as the commit script reads it, every value sealed; floats travel
+        as ``repr`` strings so that they are stored exactly."""
+        c = self._cipher
+        docs: list[dict[str, Any]] = [
+            {
+                "key": k.session_key(s.key),
+                "name": f"session {s.key}",
+                "expect": s.expected_version,
+                "field": "token",
+                "value": seal_session(c, s.key, s.data),
+            }
+            for s in work.sessions
+        ]
+        docs += [
+            {
+                "key": k.request_key(r.key),
+                "name": f"request {r.key}",
+                "expect": r.expected_version,
+                "field": "doc",
+                "value": seal_request(c, r.key, r.data),
+                "ref": r.key,
+                "state": _state(r.data),
+            }
+            for r in work.requests
+        ]
+        ids = [e.id for e in work.outbox]
+        if len(set(ids)) != len(ids):
+            raise StoreError("outbox entry ids must be unique within a unit of work")
+        plan: dict[str, Any] = {
+            "docs": docs,
+            "cancel": [{"key": k.job_key(i), "id": i} for i in work.cancel],
+            "schedule": [
+                {
+                    "key": k.job_key(j.id),
+                    "id": j.id,
+                    "kind": j.kind,
+                    "due": _num(j.due_at),
+                    "payload": json.dumps(j.payload),
+                }
+                for j in work.schedule
+            ],
+            "outbox": [
+                {
+                    "key": k.outbox_entry_key(e.id),
+                    "queue": k.outbox_queue_key(e.recipient),
+                    "id": e.id,
+                    "recipient": e.recipient,
+                    "payload": seal_outgoing(c, e.id, e.payload),
+                    "due": _num(e.due_at),
+                    "lease": e.lease,
+                }
+                for e in work.outbox
+            ],
+        }
+        if work.done is not None:
+            d = work.done
+            plan["done"] = {"key": k.job_key(d.id), "id": d.id, "lease": d.lease}
+        return plan
+
+    def _link(self, drafts: list[AuditDraft]) -> list[AuditEntry]:
+        """The drafts chained onto the head this process last saw."""
+        entries: list[AuditEntry] = []
+        head = self._head
+        for d in drafts:
+            head = make_entry(head, d.at.isoformat(), d.actor, d.action, d.ref, d.details)
+            entries.append(head)
+        return entries
+
+    async def receive(
+        self, job: Job, dedupe_key: str, dedupe_ttl: float, now: float, sealed: Document
+    ) -> Job | None:
+        """Mark seen and store the leased job in one script; None for a duplicate."""
+        stored = seal_job_payload(self._cipher, job.id, job.payload, sealed)
+        keys = [k.seen_key(dedupe_key), k.job_key(job.id), k.JOBS_DUE]
+        args: list[Text | int] = [
+            _num(now),
+            _num(now + dedupe_ttl),
+            max(1, int(dedupe_ttl * 1000)),
+            job.id,
+            job.kind,
+            _num(job.due_at),
+            json.dumps(stored),
+            job.lease,
+        ]
+        if not await self._receive(keys=keys, args=args):
+            return None
+        payload = {**job.payload, INBOX_EVENT: sealed}
+        return Job(job.id, job.kind, job.due_at, payload, 1, job.lease)
+
+    # the outbox -------------------------------------------------------------------------
+
+    def _outgoing(self, entry_id: str, recipient: str, fields: list[Text]) -> Outgoing:
+        seq, token, due_at, attempts, lease = map(_s, fields)
+        payload = open_outgoing(self._cipher, entry_id, token)
+        return Outgoing(entry_id, recipient, payload, float(due_at), int(attempts), lease, int(seq))
+
+    async def claim_outbox(self, now: float, lease_seconds: float, limit: int) -> list[Outgoing]:
+        """Lease the due head entry of up to ``limit`` recipients: one script."""
+        due = now + lease_seconds
+        args: list[Text | int] = [
+            k.OUTBOX_ENTRY_PREFIX,
+            k.OUTBOX_QUEUE_PREFIX,
+            _num(now),
+            _num(due),
+            limit,
+            uuid.uuid4().hex,
+        ]
+        rows = await self._claim_outbox(keys=[k.OUTBOX_READY], args=args)
+        claimed = [
+            Outgoing(
+                _s(i),
+                _s(recipient),
+                open_outgoing(self._cipher, _s(i), _s(token)),
+                due,
+                int(attempts),
+                _s(lease),
+                int(seq),
+            )
+            for i, recipient, seq, token, attempts, lease in rows
+        ]
+        return sorted(claimed, key=lambda e: e.seq)
+
+    async def complete_outbox(self, entries: Collection[Outgoing]) -> None:
+        """Delete the delivered entries still holding their lease; the next entry of each
+        recipient becomes its head."""
+        if not entries:
+            return
+        args = [k.OUTBOX_ENTRY_PREFIX, k.OUTBOX_QUEUE_PREFIX]
+        for entry in entries:
+            args += [entry.id, entry.lease]
+        await self._complete_outbox(keys=[k.OUTBOX_READY], args=args)
+
+    async def retry_outbox(self, entry: Outgoing, due_at: float, max_attempts: int) -> bool:
+        """Release the claim to run at ``due_at``, or dead-letter it after ``max_attempts``."""
+        dead = entry.attempts >= max_attempts
+        args = [
+            k.OUTBOX_ENTRY_PREFIX,
+            k.OUTBOX_QUEUE_PREFIX,
+            entry.id,
+            entry.lease,
+            _num(due_at),
+            "1" if dead else "0",
+        ]
+        held = await self._retry_outbox(keys=[k.OUTBOX_READY, k.OUTBOX_DEAD], args=args)
+        # An entry whose lease changed since the claim is not ours to bury.
+        return not (dead and held)
+
+    async def outbox_entries(self) -> list[Outgoing]:
+        """Every pending entry, in seq order."""
+        args = [k.OUTBOX_ENTRY_PREFIX, k.OUTBOX_QUEUE_PREFIX]
+        rows = await self._outbox_all(keys=[k.OUTBOX_READY], args=args)
+        entries = [self._outgoing(_s(i), _s(r), fields) for i, r, *fields in rows]
+        return sorted(entries, key=lambda e: e.seq)
+
+    async def dead_outbox(self) -> list[Outgoing]:
+        """Entries that failed ``max_attempts`` times, in seq order."""
+        rows = await self._redis.hgetall(k.OUTBOX_DEAD)
+        entries = []
+        for row in rows.values():
+            f = json.loads(_s(row))
+            fields = [f["seq"], f["payload"], f["due_at"], f["attempts"], f["lease"]]
+            entries.append(self._outgoing(f["id"], f["recipient"], fields))
+        return sorted(entries, key=lambda e: e.seq)
 
     # locks ------------------------------------------------------------------------------
 
@@ -226,12 +719,23 @@ class RedisStore:
 
     async def load_session(self, key: str) -> Document | None:
         """The session document, decrypted, or None."""
-        token = await self._redis.get(k.session_key(key))
+        token = await self._redis.hget(k.session_key(key), "token")
         return None if token is None else open_session(self._cipher, key, _s(token))
 
+    async def get_session(self, key: str) -> Versioned | None:
+        """The session document and its version, or None."""
+        token, version = await self._redis.hmget(k.session_key(key), ["token", "version"])
+        if token is None or version is None:
+            return None
+        return Versioned(open_session(self._cipher, key, _s(token)), int(version))
+
     async def save_session(self, key: str, data: Document) -> None:
-        """Seal and store the session document."""
-        await self._redis.set(k.session_key(key), seal_session(self._cipher, key, data))
+        """Seal and store the session document (unconditionally; version + 1): MULTI/EXEC."""
+        name = k.session_key(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(name, "token", seal_session(self._cipher, key, data))
+            pipe.hincrby(name, "version", 1)
+            await pipe.execute()
 
     async def delete_session(self, key: str) -> None:
         """Forget the session."""
@@ -283,11 +787,31 @@ class RedisStore:
 
     # jobs -------------------------------------------------------------------------------
 
+    def _job(self, job_id: Text, raw: dict[Text, Text]) -> Job:
+        """A job from its stored hash, an inbox event opened under ``"event"``."""
+        fields = {_s(key): _s(value) for key, value in raw.items()}
+        job_id = _s(job_id)
+        return Job(
+            job_id,
+            fields["kind"],
+            float(fields["due_at"]),
+            open_job_payload(self._cipher, job_id, json.loads(fields["payload"])),
+            int(fields["attempts"]),
+            fields["lease"],
+        )
+
+    def _dead_job(self, text: str) -> Job:
+        row = json.loads(text)
+        if isinstance(row, list):  # written before dead letters kept the stored hash
+            job_id, kind, due_at, payload, attempts, lease = row
+            return Job(job_id, kind, due_at, payload, attempts, lease)
+        return self._job(row["id"], row)
+
     async def schedule(self, job: Job) -> None:
         """Insert or replace (attempts reset, lease cleared), atomically."""
         fields: dict[FieldT, EncodableT] = {
             "kind": job.kind,
-            "due_at": repr(float(job.due_at)),
+            "due_at": _num(job.due_at),
             "payload": json.dumps(job.payload),
             "attempts": "0",
             "lease": "",
@@ -306,9 +830,9 @@ class RedisStore:
             await pipe.execute()
 
     async def get_job(self, job_id: str) -> Job | None:
-        """The job as stored, or None."""
+        """The job as stored (an inbox event opened), or None."""
         fields = await self._redis.hgetall(k.job_key(job_id))
-        return _job_from_hash(job_id, fields) if fields else None
+        return self._job(job_id, fields) if fields else None
 
     async def pending_jobs(self) -> list[Job]:
         """Every job not yet completed, soonest first."""
@@ -317,15 +841,22 @@ class RedisStore:
             for job_id in ids:
                 pipe.hgetall(k.job_key(job_id))
             rows = await pipe.execute()
-        return [_job_from_hash(i, f) for i, f in zip(ids, rows, strict=True) if f]
+        return [self._job(i, f) for i, f in zip(ids, rows, strict=True) if f]
 
     async def claim(self, now: float, lease_seconds: float, limit: int) -> list[Job]:
         """Pop due ids, bump attempts, lease and re-score them: one script."""
         due = now + lease_seconds
-        args: list[Text | int] = [repr(now), repr(due), limit, k.JOB_PREFIX, uuid.uuid4().hex]
+        args: list[Text | int] = [_num(now), _num(due), limit, k.JOB_PREFIX, uuid.uuid4().hex]
         rows = await self._claim(keys=[k.JOBS_DUE], args=args)
         return [
-            Job(job_id, kind, due, json.loads(payload), int(attempts), lease)
+            Job(
+                _s(job_id),
+                _s(kind),
+                due,
+                open_job_payload(self._cipher, _s(job_id), json.loads(payload)),
+                int(attempts),
+                _s(lease),
+            )
             for job_id, kind, payload, attempts, lease in rows
         ]
 
@@ -334,10 +865,11 @@ class RedisStore:
         await self._complete(keys=[k.job_key(job.id), k.JOBS_DUE], args=[job.lease, job.id])
 
     async def retry(self, job: Job, due_at: float, max_attempts: int) -> bool:
-        """Release the claim to run at ``due_at``, or dead-letter it after ``max_attempts``."""
+        """Release the claim to run at ``due_at``, or dead-letter it (as stored, so an inbox
+        event stays sealed) after ``max_attempts``."""
         dead = job.attempts >= max_attempts
         keys = [k.job_key(job.id), k.JOBS_DUE, k.JOBS_DEAD]
-        args = [job.lease, job.id, repr(float(due_at)), "1" if dead else "0", _job_to_json(job)]
+        args = [job.lease, job.id, _num(due_at), "1" if dead else "0"]
         held = await self._retry(keys=keys, args=args)
         # A job cancelled or re-scheduled since the claim is not ours to bury.
         return not (dead and held)
@@ -345,14 +877,14 @@ class RedisStore:
     async def dead_letters(self) -> list[Job]:
         """Jobs that failed ``max_attempts`` times."""
         rows = await self._redis.hgetall(k.JOBS_DEAD)
-        return sorted((_job_from_json(_s(row)) for row in rows.values()), key=lambda j: j.id)
+        return sorted((self._dead_job(_s(row)) for row in rows.values()), key=lambda j: j.id)
 
     # de-duplication ---------------------------------------------------------------------
 
     async def seen(self, event_id: str, ttl_seconds: float, now: float) -> bool:
         """Record ``event_id``; True if already recorded and not expired at ``now``."""
         ttl_ms = max(1, int(ttl_seconds * 1000))
-        args: list[Text | int] = [repr(float(now)), repr(float(now + ttl_seconds)), ttl_ms]
+        args: list[Text | int] = [_num(now), _num(now + ttl_seconds), ttl_ms]
         return bool(await self._seen(keys=[k.seen_key(event_id)], args=args))
 
     # addresses and handles --------------------------------------------------------------
@@ -380,24 +912,9 @@ class RedisStore:
     async def append_audit(
         self, at: datetime, actor: str, action: str, ref: str, details: dict[str, Any]
     ) -> AuditEntry:
-        """Append the next link; WATCH the list so a concurrent append forces a retry."""
-        while True:
-            try:
-                return await self._try_append(at.isoformat(), actor, action, ref, details)
-            except WatchError:
-                await asyncio.sleep(0)
-
-    async def _try_append(
-        self, at: str, actor: str, action: str, ref: str, details: dict[str, Any]
-    ) -> AuditEntry:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(k.AUDIT_LOG)
-            last = await pipe.lindex(k.AUDIT_LOG, -1)
-            head = None if last is None else from_json(_s(last))
-            entry = make_entry(head, at, actor, action, ref, details)
-            pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.rpush(k.AUDIT_LOG, to_json(entry))
-            await pipe.execute()
+        """Append the next link: a commit of this one entry."""
+        draft = AuditDraft(at, actor, action, ref, details)
+        _, [entry] = await self._commit_work(UnitOfWork(audit=[draft]))
         return entry
 
     async def audit_entries(self, ref: str | None = None) -> list[AuditEntry]:
@@ -408,16 +925,33 @@ class RedisStore:
     # keys -------------------------------------------------------------------------------
 
     async def reencrypt(self) -> int:
-        """Re-seal sessions and requests written with an older key."""
-        return await self._reencrypt_sessions() + await self._reencrypt_requests()
+        """Re-seal with the newest key: sessions, requests, inbox events in jobs and dead
+        letters, outbox payloads and dead outbox entries."""
+        total = 0
+        for step in (
+            self._reencrypt_sessions,
+            self._reencrypt_requests,
+            self._reencrypt_jobs,
+            self._reencrypt_outbox,
+            self._reencrypt_dead,
+        ):
+            total += await step()
+        return total
+
+    async def _swap(self, name: str, field: str, old: str, new: str | None) -> int:
+        """Write ``new`` if given and the field still holds ``old``; 1 if written."""
+        if new is None:
+            return 0
+        return int(bool(await self._reseal_field(keys=[name], args=[field, old, new])))
 
     async def _reencrypt_sessions(self) -> int:
         count, prefix = 0, k.session_key("")
-        async for raw in self._redis.scan_iter(match=prefix + "*", count=500):
-            name, old = _s(raw), await self._redis.get(raw)
-            new = old and reseal_session(self._cipher, name.removeprefix(prefix), _s(old))
-            if old and new and await self._reseal_session(keys=[name], args=[old, new]):
-                count += 1
+        async for raw in self._redis.scan_iter(match=prefix + "*", count=500, _type="hash"):
+            name = _s(raw)
+            old = await self._redis.hget(name, "token")
+            if old:
+                new = reseal_session(self._cipher, name.removeprefix(prefix), _s(old))
+                count += await self._swap(name, "token", _s(old), new)
         return count
 
     async def _reencrypt_requests(self) -> int:
@@ -425,7 +959,43 @@ class RedisStore:
         for ref in map(_s, await self._redis.smembers(k.REQUEST_INDEX)):
             name = k.request_key(ref)
             old = await self._redis.hget(name, "doc")
-            new = old and reseal_request(self._cipher, ref, _s(old))
-            if old and new and await self._reseal_request(keys=[name], args=[old, new]):
-                count += 1
+            if old:
+                new = reseal_request(self._cipher, ref, _s(old))
+                count += await self._swap(name, "doc", _s(old), new)
+        return count
+
+    async def _reencrypt_jobs(self) -> int:
+        count = 0
+        for raw in await self._redis.zrange(k.JOBS_DUE, 0, -1):
+            job_id = _s(cast(Text, raw))
+            name = k.job_key(job_id)
+            old = await self._redis.hget(name, "payload")
+            if old:
+                new = _reseal_job_payload(self._cipher, job_id, _s(old))
+                count += await self._swap(name, "payload", _s(old), new)
+        return count
+
+    async def _reencrypt_outbox(self) -> int:
+        count = 0
+        for entry_id, _, _, token, *_ in await self._outbox_all(
+            keys=[k.OUTBOX_READY], args=[k.OUTBOX_ENTRY_PREFIX, k.OUTBOX_QUEUE_PREFIX]
+        ):
+            new = _reseal(self._cipher, _s(token), OUTBOX_AAD + _s(entry_id))
+            count += await self._swap(k.outbox_entry_key(_s(entry_id)), "payload", token, new)
+        return count
+
+    async def _reencrypt_dead(self) -> int:
+        """Dead jobs (their sealed event) and dead outbox entries (their payload)."""
+        count = 0
+        for entry_id, old in (await self._redis.hgetall(k.JOBS_DEAD)).items():
+            row = json.loads(_s(old))
+            if isinstance(row, dict):  # older dead jobs (lists) hold nothing sealed
+                payload = _reseal_job_payload(self._cipher, row["id"], row["payload"])
+                new = None if payload is None else json.dumps({**row, "payload": payload})
+                count += await self._swap(k.JOBS_DEAD, _s(entry_id), _s(old), new)
+        for entry_id, old in (await self._redis.hgetall(k.OUTBOX_DEAD)).items():
+            row = json.loads(_s(old))
+            token = _reseal(self._cipher, row["payload"], OUTBOX_AAD + row["id"])
+            new = None if token is None else json.dumps({**row, "payload": token})
+            count += await self._swap(k.OUTBOX_DEAD, _s(entry_id), _s(old), new)
         return count

@@ -10,26 +10,50 @@ write lock up front instead of failing on upgrade, and ``busy_timeout`` waits fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
+import os
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from store import keys as k
 from store.audit import make_entry
-from store.base import AlreadyExists, AuditEntry, Document, Job, LockTimeout, StoreError, Versioned
+from store.base import (
+    AlreadyExists,
+    AuditDraft,
+    AuditEntry,
+    Change,
+    Committed,
+    Conflict,
+    Document,
+    Job,
+    LockTimeout,
+    Outgoing,
+    StoreError,
+    UnitOfWork,
+    Versioned,
+)
 from store.crypto import (
+    INBOX_EVENT,
+    INBOX_FIELD,
     Cipher,
+    open_job_payload,
+    open_outgoing,
     open_request,
     open_session,
     reseal_request,
     reseal_session,
+    seal_job_payload,
+    seal_outgoing,
     seal_request,
     seal_session,
 )
@@ -38,9 +62,11 @@ T = TypeVar("T")
 BUSY_TIMEOUT_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.02
 JOB_COLUMNS = "id, kind, due_at, payload, attempts, lease"
+OUTBOX_COLUMNS = "id, recipient, payload, due_at, attempts, lease, seq"
 
 SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {k.T_SESSIONS} (key TEXT PRIMARY KEY, token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_SESSIONS} (
+    key TEXT PRIMARY KEY, token TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS {k.T_REQUESTS} (
     ref TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS {k.T_REFERENCES} (
@@ -65,20 +91,29 @@ CREATE TABLE IF NOT EXISTS {k.T_AUDIT} (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     ref TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS {k.T_AUDIT}_ref ON {k.T_AUDIT} (ref);
+CREATE TABLE IF NOT EXISTS {k.T_OUTBOX} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL,
+    payload TEXT NOT NULL, due_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    lease TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS {k.T_OUTBOX}_recipient ON {k.T_OUTBOX} (recipient, seq);
+CREATE INDEX IF NOT EXISTS {k.T_OUTBOX}_due ON {k.T_OUTBOX} (due_at);
+CREATE TABLE IF NOT EXISTS {k.T_DEAD_OUTBOX} (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, recipient TEXT NOT NULL, payload TEXT NOT NULL,
+    due_at REAL NOT NULL, attempts INTEGER NOT NULL, lease TEXT NOT NULL);
 """
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Files made before requests had a state column get one, filled from the documents."""
+    """Older files: requests get a state column (filled from the documents), sessions a
+    version column (existing sessions start at version 1)."""
     columns = {row[1] for row in conn.execute(f"PRAGMA table_info({k.T_REQUESTS})")}
     if "state" not in columns:
         conn.execute(f"ALTER TABLE {k.T_REQUESTS} ADD COLUMN state TEXT")
         conn.execute(f"UPDATE {k.T_REQUESTS} SET state = json_extract(doc, '$.state')")
     conn.execute(f"CREATE INDEX IF NOT EXISTS {k.T_REQUESTS}_state ON {k.T_REQUESTS} (state)")
-
-
-def _job(row: sqlite3.Row) -> Job:
-    return Job(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5])
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({k.T_SESSIONS})")}
+    if columns and "version" not in columns:
+        conn.execute(f"ALTER TABLE {k.T_SESSIONS} ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
 
 def _audit(row: sqlite3.Row) -> AuditEntry:
@@ -102,23 +137,47 @@ class SqliteStore:
         conn = self._conn
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
 
-    async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in a write transaction taken up front (BEGIN IMMEDIATE)."""
+    async def _tx(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run ``fn`` in a write transaction taken up front (BEGIN IMMEDIATE).
+
+        ``durable=False`` skips the fsync of this one commit (WAL with synchronous=NORMAL):
+        it survives a process crash but may be lost with the power. Only for marks whose loss
+        repeats harmless work (a delivery marked done is re-sent, at least once)."""
 
         def run(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
+            if not durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                return result
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=FULL")
 
         return await self._run(run)
 
+    def _job(self, row: sqlite3.Row) -> Job:
+        payload = open_job_payload(self._cipher, row[0], json.loads(row[3]))
+        return Job(row[0], row[1], row[2], payload, row[4], row[5])
+
+    def _outgoing(self, row: sqlite3.Row) -> Outgoing:
+        payload = open_outgoing(self._cipher, row[0], row[2])
+        return Outgoing(row[0], row[1], payload, row[3], row[4], row[5], row[6])
+
     def _connect(self) -> sqlite3.Connection:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Personal data: only this user may read the file. SQLite gives the -wal and -shm
+        # files the database file's mode; older installs had 0644, so tighten those too.
+        os.close(os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self._path}{suffix}", 0o600)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -197,10 +256,19 @@ class SqliteStore:
         row = await self._run(lambda c: c.execute(sql, (key,)).fetchone())
         return None if row is None else open_session(self._cipher, key, row[0])
 
+    async def get_session(self, key: str) -> Versioned | None:
+        """The session document and its version, or None."""
+        sql = f"SELECT token, version FROM {k.T_SESSIONS} WHERE key=?"
+        row = await self._run(lambda c: c.execute(sql, (key,)).fetchone())
+        return None if row is None else Versioned(open_session(self._cipher, key, row[0]), row[1])
+
     async def save_session(self, key: str, data: Document) -> None:
-        """Seal and store the session document."""
+        """Seal and store the session document (unconditionally; version + 1)."""
         token = seal_session(self._cipher, key, data)
-        sql = f"INSERT OR REPLACE INTO {k.T_SESSIONS} (key, token) VALUES (?, ?)"
+        sql = (
+            f"INSERT INTO {k.T_SESSIONS} (key, token, version) VALUES (?, ?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET token=excluded.token, version=version+1"
+        )
         await self._tx(lambda c: c.execute(sql, (key, token)))
 
     async def delete_session(self, key: str) -> None:
@@ -271,19 +339,18 @@ class SqliteStore:
         """The job as stored, or None."""
         sql = f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} WHERE id=?"
         row = await self._run(lambda c: c.execute(sql, (job_id,)).fetchone())
-        return None if row is None else _job(row)
+        return None if row is None else self._job(row)
 
     async def pending_jobs(self) -> list[Job]:
         """Every job not yet completed, soonest first."""
         sql = f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} ORDER BY due_at, id"
-        return [_job(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+        return [self._job(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
 
     async def claim(self, now: float, lease_seconds: float, limit: int) -> list[Job]:
         """Select due jobs and lease them in one write transaction."""
         return await self._tx(lambda c: self._claim(c, now, lease_seconds, limit))
 
-    @staticmethod
-    def _claim(conn: sqlite3.Connection, now: float, lease: float, limit: int) -> list[Job]:
+    def _claim(self, conn: sqlite3.Connection, now: float, lease: float, limit: int) -> list[Job]:
         select = f"SELECT id FROM {k.T_JOBS} WHERE due_at <= ? ORDER BY due_at, id LIMIT ?"
         ids = [row[0] for row in conn.execute(select, (now, limit))]
         update = (
@@ -291,7 +358,8 @@ class SqliteStore:
             f"RETURNING {JOB_COLUMNS}"
         )
         return [
-            _job(conn.execute(update, (uuid.uuid4().hex, now + lease, i)).fetchone()) for i in ids
+            self._job(conn.execute(update, (uuid.uuid4().hex, now + lease, i)).fetchone())
+            for i in ids
         ]
 
     async def complete(self, job: Job) -> None:
@@ -322,7 +390,102 @@ class SqliteStore:
     async def dead_letters(self) -> list[Job]:
         """Jobs that failed ``max_attempts`` times."""
         sql = f"SELECT {JOB_COLUMNS} FROM {k.T_DEAD_JOBS} ORDER BY id"
-        return [_job(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+        return [self._job(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+
+    # the unit of work ---------------------------------------------------------------------
+
+    async def commit(self, work: UnitOfWork) -> Committed:
+        """Everything in one BEGIN IMMEDIATE transaction; ``Conflict`` rolls it all back."""
+        sealed = _Sealed(
+            sessions=[(c, seal_session(self._cipher, c.key, c.data)) for c in work.sessions],
+            requests=[(c, seal_request(self._cipher, c.key, c.data)) for c in work.requests],
+            outbox=[(e, seal_outgoing(self._cipher, e.id, e.payload)) for e in work.outbox],
+        )
+        return await self._tx(lambda c: self._commit(c, work, sealed))
+
+    def _commit(self, conn: sqlite3.Connection, work: UnitOfWork, sealed: _Sealed) -> Committed:
+        if work.done is not None:
+            sql = f"DELETE FROM {k.T_JOBS} WHERE id=? AND lease=?"
+            if conn.execute(sql, (work.done.id, work.done.lease)).rowcount != 1:
+                raise Conflict(f"job {work.done.id} is no longer held by this claim")
+        for change, token in sealed.sessions:
+            _write_session(conn, change, token)
+        for change, doc in sealed.requests:
+            _write_request(conn, change, doc)
+        for job_id in work.cancel:
+            conn.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job_id,))
+        for job in work.schedule:
+            _schedule(conn, dataclasses.replace(job, attempts=0, lease=""))
+        fast = _enqueue(conn, sealed.outbox)
+        self._append_all(conn, work.audit)
+        return Committed(fast=fast)
+
+    def _append_all(self, conn: sqlite3.Connection, drafts: list[AuditDraft]) -> None:
+        for draft in drafts:
+            stamp = draft.at.isoformat()
+            self._append(conn, stamp, draft.actor, draft.action, draft.ref, draft.details)
+
+    async def receive(
+        self, job: Job, dedupe_key: str, dedupe_ttl: float, now: float, sealed: Document
+    ) -> Job | None:
+        """Mark seen and store the leased job in one transaction; None for a duplicate."""
+        payload = seal_job_payload(self._cipher, job.id, job.payload, sealed)
+        stored = Job(job.id, job.kind, job.due_at, payload, 1, job.lease)
+
+        def run(conn: sqlite3.Connection) -> bool:
+            if self._seen(conn, dedupe_key, now + dedupe_ttl, now):
+                return False
+            _schedule(conn, stored)
+            return True
+
+        if not await self._tx(run):
+            return None
+        return Job(job.id, job.kind, job.due_at, {**job.payload, "event": sealed}, 1, job.lease)
+
+    # the outbox ---------------------------------------------------------------------------
+
+    async def claim_outbox(self, now: float, lease_seconds: float, limit: int) -> list[Outgoing]:
+        """Lease the due head entry of each recipient, oldest first."""
+        return await self._tx(lambda c: self._claim_outbox(c, now, lease_seconds, limit))
+
+    def _claim_outbox(
+        self, conn: sqlite3.Connection, now: float, lease: float, limit: int
+    ) -> list[Outgoing]:
+        heads = (
+            f"SELECT o.seq FROM {k.T_OUTBOX} o WHERE o.due_at <= ? AND o.seq = "
+            f"(SELECT MIN(seq) FROM {k.T_OUTBOX} WHERE recipient = o.recipient) "
+            "ORDER BY o.seq LIMIT ?"
+        )
+        seqs = [row[0] for row in conn.execute(heads, (now, limit))]
+        update = (
+            f"UPDATE {k.T_OUTBOX} SET attempts=attempts+1, lease=?, due_at=? WHERE seq=? "
+            f"RETURNING {OUTBOX_COLUMNS}"
+        )
+        return [
+            self._outgoing(conn.execute(update, (uuid.uuid4().hex, now + lease, s)).fetchone())
+            for s in seqs
+        ]
+
+    async def complete_outbox(self, entries: Collection[Outgoing]) -> None:
+        """Delete delivered entries that still hold their lease (no fsync: see ``_tx``)."""
+        rows = [(e.id, e.lease) for e in entries]
+        if rows:
+            sql = f"DELETE FROM {k.T_OUTBOX} WHERE id=? AND lease=?"
+            await self._tx(lambda c: c.executemany(sql, rows), durable=False)
+
+    async def retry_outbox(self, entry: Outgoing, due_at: float, max_attempts: int) -> bool:
+        """Release the claim to run at ``due_at``, or dead-letter it after ``max_attempts``."""
+        return await self._tx(lambda c: _retry_outbox(c, entry, due_at, max_attempts))
+
+    async def outbox_entries(self) -> list[Outgoing]:
+        """Every pending entry, in seq order."""
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_OUTBOX} ORDER BY seq"
+        return [self._outgoing(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+
+    async def dead_outbox(self) -> list[Outgoing]:
+        """Entries that failed ``max_attempts`` times, in seq order."""
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_DEAD_OUTBOX} ORDER BY seq"
+        return [self._outgoing(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
 
     # de-duplication ---------------------------------------------------------------------
 
@@ -405,4 +568,115 @@ class SqliteStore:
             if new is not None:
                 conn.execute(f"UPDATE {k.T_REQUESTS} SET doc=? WHERE ref=?", (new, ref))
                 count += 1
+        for table in (k.T_OUTBOX, k.T_DEAD_OUTBOX):
+            count += self._reseal_outbox(conn, table)
+        for table in (k.T_JOBS, k.T_DEAD_JOBS):
+            count += self._reseal_inbox(conn, table)
         return count
+
+    def _reseal_outbox(self, conn: sqlite3.Connection, table: str) -> int:
+        count = 0
+        for entry_id, token in conn.execute(f"SELECT id, payload FROM {table}").fetchall():
+            if self._cipher.needs_rotation(token):
+                new = seal_outgoing(
+                    self._cipher, entry_id, open_outgoing(self._cipher, entry_id, token)
+                )
+                conn.execute(f"UPDATE {table} SET payload=? WHERE id=?", (new, entry_id))
+                count += 1
+        return count
+
+    def _reseal_inbox(self, conn: sqlite3.Connection, table: str) -> int:
+        count = 0
+        sql = f"SELECT id, payload FROM {table} WHERE payload LIKE '%{INBOX_FIELD}%'"
+        for job_id, text in conn.execute(sql).fetchall():
+            stored = json.loads(text)
+            if INBOX_FIELD in stored and self._cipher.needs_rotation(stored[INBOX_FIELD]):
+                opened = open_job_payload(self._cipher, job_id, stored)
+                event = opened.pop(INBOX_EVENT)
+                new = json.dumps(seal_job_payload(self._cipher, job_id, opened, event))
+                conn.execute(f"UPDATE {table} SET payload=? WHERE id=?", (new, job_id))
+                count += 1
+        return count
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """A unit of work's encrypted values, sealed on the event loop before the transaction."""
+
+    sessions: list[tuple[Change, str]]
+    requests: list[tuple[Change, str]]
+    outbox: list[tuple[Outgoing, str]]
+
+
+def _write_session(conn: sqlite3.Connection, change: Change, token: str) -> None:
+    if change.expected_version == 0:
+        sql = f"INSERT INTO {k.T_SESSIONS} (key, token, version) VALUES (?, ?, 1)"
+        try:
+            conn.execute(sql, (change.key, token))
+        except sqlite3.IntegrityError:
+            raise Conflict(f"session {change.key} exists already") from None
+        return
+    sql = f"UPDATE {k.T_SESSIONS} SET token=?, version=version+1 WHERE key=? AND version=?"
+    if conn.execute(sql, (token, change.key, change.expected_version)).rowcount != 1:
+        raise Conflict(f"session {change.key} changed since it was read")
+
+
+def _write_request(conn: sqlite3.Connection, change: Change, doc: str) -> None:
+    state = str(change.data.get("state", ""))
+    if change.expected_version == 0:
+        sql = f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state) VALUES (?, 1, ?, ?)"
+        try:
+            conn.execute(sql, (change.key, doc, state))
+        except sqlite3.IntegrityError:
+            raise Conflict(f"request {change.key} exists already") from None
+        return
+    sql = f"UPDATE {k.T_REQUESTS} SET doc=?, state=?, version=version+1 WHERE ref=? AND version=?"
+    if conn.execute(sql, (doc, state, change.key, change.expected_version)).rowcount != 1:
+        raise Conflict(f"request {change.key} changed since it was read")
+
+
+def _schedule(conn: sqlite3.Connection, job: Job) -> None:
+    sql = f"INSERT OR REPLACE INTO {k.T_JOBS} ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+    conn.execute(
+        sql, (job.id, job.kind, job.due_at, json.dumps(job.payload), job.attempts, job.lease)
+    )
+
+
+def _enqueue(conn: sqlite3.Connection, entries: list[tuple[Outgoing, str]]) -> list[Outgoing]:
+    """Insert in order; an entry keeps its lease only if its recipient had nothing pending."""
+    pending_sql = f"SELECT 1 FROM {k.T_OUTBOX} WHERE recipient=? LIMIT 1"
+    busy = {
+        e.recipient
+        for e, _ in entries
+        if conn.execute(pending_sql, (e.recipient,)).fetchone() is not None
+    }
+    insert = (
+        f"INSERT INTO {k.T_OUTBOX} (id, recipient, payload, due_at, attempts, lease) "
+        "VALUES (?, ?, ?, ?, 0, ?) RETURNING seq"
+    )
+    fast: list[Outgoing] = []
+    for entry, token in entries:
+        keeps = bool(entry.lease) and entry.recipient not in busy
+        lease, due = (entry.lease, entry.due_at) if keeps else ("", 0.0)
+        seq = conn.execute(insert, (entry.id, entry.recipient, token, due, lease)).fetchone()[0]
+        if keeps:
+            fast.append(dataclasses.replace(entry, seq=seq))
+    return fast
+
+
+def _retry_outbox(
+    conn: sqlite3.Connection, entry: Outgoing, due_at: float, max_attempts: int
+) -> bool:
+    if entry.attempts < max_attempts:
+        sql = f"UPDATE {k.T_OUTBOX} SET due_at=?, lease='' WHERE id=? AND lease=?"
+        conn.execute(sql, (due_at, entry.id, entry.lease))
+        return True
+    moved = conn.execute(
+        f"INSERT OR REPLACE INTO {k.T_DEAD_OUTBOX} ({OUTBOX_COLUMNS}) "
+        f"SELECT {OUTBOX_COLUMNS} FROM {k.T_OUTBOX} WHERE id=? AND lease=?",
+        (entry.id, entry.lease),
+    )
+    if not moved.rowcount:
+        return True
+    conn.execute(f"DELETE FROM {k.T_OUTBOX} WHERE id=?", (entry.id,))
+    return False

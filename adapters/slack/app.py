@@ -5,10 +5,13 @@ request's trigger id; in a DM everything is posted in the DM; after a click in a
 ``Text`` is shown only to the clicker (ephemeral) and anything else goes to their DM, so
 personal data never lands in a channel.
 
-Acks: events, clicks and commands are acknowledged before the engine runs (Bolt runs the
-rest of the listener after the HTTP response). A modal submission waits for the engine up to
-``VIEW_DEADLINE`` so that its answer (a corrected form, a refusal) can be shown in the modal;
-past that the modal closes and the answer arrives by DM.
+Acks: Bolt answers Slack when a listener returns (``process_before_response``), and every
+listener first puts the event in the engine's inbox, so an acknowledged event is a stored
+event: if storing fails the listener raises, Slack gets a 500 and delivers the event again.
+Events, clicks and commands are then handled in the background (``Listeners.tasks``) after the
+ack. A modal submission waits for the engine up to ``VIEW_DEADLINE`` so that its answer (a
+corrected form, a refusal) can be shown in the modal; past that the modal closes and the answer
+arrives by DM.
 """
 
 from __future__ import annotations
@@ -22,10 +25,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from adapters.base import Handler
+from adapters.base import Handler, Receipt
 from adapters.slack import blocks, inbound
 from adapters.slack.sender import SlackSender, log, quiet_logger
-from flows.inbound import Inbound
 from flows.messages import Form, Message, Text
 
 VIEW_DEADLINE = 2.5
@@ -62,15 +64,34 @@ class Listeners:
     def __init__(self, handler: Handler, sender: SlackSender) -> None:
         self.handler = handler
         self.sender = sender
+        self.tasks: set[asyncio.Task[None]] = set()
 
-    async def ask(self, event: Inbound) -> list[Message]:
+    async def ask(self, receipt: Receipt) -> list[Message]:
         """The engine, behind the one outermost error handler for Slack."""
         try:
-            return await self.handler.handle(event)
+            return await self.handler.process(receipt)
         except Exception as error:
             reply = error_reply()
             log.error("slack_handler_error", error=type(error).__name__)
             return [reply]
+
+    async def answer(self, receipt: Receipt, where: Where) -> None:
+        """Process a stored event and show its replies where it happened."""
+        await self.show(receipt, await self.ask(receipt), where)
+
+    async def show(self, receipt: Receipt, replies: Sequence[Message], where: Where) -> None:
+        try:
+            await self.deliver(replies, where)
+        except Exception as error:  # left in the outbox: sent by message after the grace
+            log.error("slack_reply_failed", error=type(error).__name__)
+            return
+        await self.handler.delivered(receipt)
+
+    def later(self, receipt: Receipt, where: Where) -> None:
+        """Answer after the ack; the task is kept so shutdown can wait for it."""
+        task = asyncio.ensure_future(self.answer(receipt, where))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -80,13 +101,15 @@ class Listeners:
             return
         message = inbound.from_dm(body)
         await self.sender.remember_dm(message.user_id, message.tenant, message.conversation)
-        replies = await self.ask(message)
-        await self.deliver(replies, Where(message.user_id, message.tenant, message.conversation))
+        receipt = await self.handler.receive(message)
+        if receipt is not None:
+            self.later(receipt, Where(message.user_id, message.tenant, message.conversation))
 
     async def on_mention(self, body: Body) -> None:
         message = inbound.from_mention(body)
-        replies = await self.ask(message)
-        await self.deliver(replies, Where(message.user_id, message.tenant, message.conversation))
+        receipt = await self.handler.receive(message)
+        if receipt is not None:
+            self.later(receipt, Where(message.user_id, message.tenant, message.conversation))
 
     async def on_home_opened(self, body: Body) -> None:
         event: Body = body["event"]
@@ -101,19 +124,20 @@ class Listeners:
     async def on_command(self, ack: AsyncAck, body: Body) -> None:
         user, team = str(body["user_id"]), str(body.get("team_id") or "")
         known = await self.sender.known_dm(user, team)
+        dm = known or await self.sender.dm_channel(user, team)
+        receipt = await self.handler.receive(inbound.from_command(body, dm))
         if body.get("channel_id") == known:
             await ack()
         else:
             await ack(text=IN_DM_NOTICE)
-        dm = known or await self.sender.dm_channel(user, team)
-        message = inbound.from_command(body, dm)
-        replies = await self.ask(message)
-        await self.deliver(replies, Where(user, team, dm, str(body.get("trigger_id") or "")))
+        if receipt is not None:
+            self.later(receipt, Where(user, team, dm, str(body.get("trigger_id") or "")))
 
     async def on_action(self, ack: AsyncAck, body: Body) -> None:
-        await ack()
         message = inbound.from_block_action(body)
-        if message is None:
+        receipt = None if message is None else await self.handler.receive(message)
+        await ack()
+        if message is None or receipt is None:
             return
         where = Where(
             message.user_id,
@@ -121,22 +145,26 @@ class Listeners:
             inbound.click_channel(body),
             str(body.get("trigger_id") or ""),
         )
-        await self.deliver(await self.ask(message), where)
+        self.later(receipt, where)
 
     async def on_view(self, ack: AsyncAck, body: Body) -> None:
         message = inbound.from_view_submission(body)
         where = Where(message.user_id, message.tenant)
-        task = asyncio.ensure_future(self.ask(message))
+        receipt = await self.handler.receive(message)
+        if receipt is None:
+            await ack()
+            return
+        task = asyncio.ensure_future(self.ask(receipt))
         done, _ = await asyncio.wait({task}, timeout=VIEW_DEADLINE)
         if not done:
             await ack()
-            await self.deliver(await task, where)
+            await self.show(receipt, await task, where)
             return
         replies = task.result()
         title = str(body["view"].get("title", {}).get("text") or "oohbot")
         response, rest = view_response(replies, title)
         await ack(**response)
-        await self.deliver(rest, where)
+        await self.show(receipt, rest, where)
 
     # --- replies ------------------------------------------------------------------------------
 
@@ -182,7 +210,7 @@ def bolt_app(handler: Handler, sender: SlackSender, signing_secret: str) -> Asyn
         signing_secret=signing_secret or None,
         request_verification_enabled=False,
         logger=quiet_logger("bolt"),
-        process_before_response=False,
+        process_before_response=True,
     )
     listeners = Listeners(handler, sender)
     app.event("message")(listeners.on_message)

@@ -5,6 +5,11 @@ choice buttons ``answer:<field>:<option>``, multi-choice checkboxes ``pick:<fiel
 Continue button ``answer:<field>``, card buttons keep the engine's ``action_id``, forms are
 modals whose ``callback_id`` is the form id and whose inputs are ``<prefix>:<key>`` with
 ``action_id`` ``<key>``.
+
+Slack takes at most 50 blocks in a message and 100 in a Home tab or modal. A card with more
+fields keeps what fits and ends them with "…and N more" (``adapters.budget``); its header,
+status and buttons always stay. A modal title is at most 24 characters, so a longer form title
+becomes "Form <reference>" and is shown in full as the modal's first block.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from adapters.budget import more_note
 from adapters.slack.escape import chunks, clip, mrkdwn_clipped
 from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
 
@@ -28,6 +34,9 @@ BUTTONS_PER_BLOCK = 25
 CHECKBOXES_PER_ELEMENT = 10
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
+RESERVED_PER_MESSAGE = 6
+"""Blocks the Home tab keeps for each later message: a divider, header, note, status,
+buttons, and one field."""
 CONTINUE = "continue"
 FORM_PREFIX = {"spoc:decision": "decision", "retro:submit": "retro"}
 
@@ -107,21 +116,24 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 # --- messages -------------------------------------------------------------------------------
 
 
-def render(message: Message) -> list[Block]:
-    """Blocks for one message in a conversation or channel."""
+def render(message: Message, limit: int = MESSAGE_BLOCKS) -> list[Block]:
+    """Blocks for one message in a conversation or channel, at most ``limit`` of them."""
     if isinstance(message, Text):
-        blocks = text_blocks(message.text)
-    elif isinstance(message, Question):
-        blocks = question_blocks(message)
-    elif isinstance(message, Card):
-        blocks = card_blocks(message)
-    else:
-        blocks = form_notice_blocks(message)
-    return blocks[:MESSAGE_BLOCKS]
+        return text_blocks(message.text, limit)
+    if isinstance(message, Question):
+        return question_blocks(message)
+    if isinstance(message, Card):
+        return card_blocks(message, limit)
+    return form_notice_blocks(message)
 
 
-def text_blocks(text: str) -> list[Block]:
-    return [section(piece) for piece in chunks(text, SECTION_LIMIT)]
+def text_blocks(text: str, limit: int = MESSAGE_BLOCKS) -> list[Block]:
+    pieces = chunks(text, SECTION_LIMIT)
+    if len(pieces) <= limit:
+        return [section(piece) for piece in pieces]
+    kept = pieces[: max(limit - 1, 0)]
+    left_out = sum(len(piece) for piece in pieces[len(kept) :])
+    return [*map(section, kept), context(f"… ({left_out} more characters not shown)")]
 
 
 def question_blocks(question: Question) -> list[Block]:
@@ -166,15 +178,25 @@ def _checkbox_blocks(question: Question) -> list[Block]:
     return [{"type": "actions", "block_id": f"choices:{field}", "elements": elements}]
 
 
-def card_blocks(card: Card) -> list[Block]:
-    blocks: list[Block] = [
+def card_blocks(card: Card, limit: int = MESSAGE_BLOCKS) -> list[Block]:
+    """Header, fields, status, buttons; fields beyond ``limit`` blocks end in "…and N more"."""
+    head: list[Block] = [
         {"type": "header", "block_id": f"{card.card_id}:title", "text": plain(card.title, 150)}
     ]
-    blocks += [_field_block(card.card_id, i, f) for i, f in enumerate(card.fields)]
+    tail: list[Block] = []
     if card.status:
-        blocks.append(context(card.status))
+        tail.append(context(card.status))
     if card.actions:
-        blocks.append(_actions_block(f"{card.card_id}:actions", card.actions))
+        tail.append(_actions_block(f"{card.card_id}:actions", card.actions))
+    return [*head, *_field_blocks(card, limit - len(head) - len(tail)), *tail]
+
+
+def _field_blocks(card: Card, room: int) -> list[Block]:
+    fields = card.fields
+    shown = len(fields) if len(fields) <= room else max(room - 1, 0)
+    blocks = [_field_block(card.card_id, i, f) for i, f in enumerate(fields[:shown])]
+    if shown < len(fields):
+        blocks.append(context(more_note(len(fields) - shown, card.actions)))
     return blocks
 
 
@@ -222,7 +244,7 @@ def modal(form: Form) -> dict[str, Any]:
     title opens the modal; errors are summarised at the top and repeated at their inputs."""
     prefix = form_prefix(form.form_id)
     title = modal_title(form)
-    blocks: list[Block] = [] if title == form.title else [section(f"*{form.title}*", "title")]
+    blocks: list[Block] = [] if title == form.title else [section(form.title, "form:title")]
     blocks += _error_summary(form)
     for field in form.fields:
         if field.error:
@@ -240,13 +262,13 @@ def modal(form: Form) -> dict[str, Any]:
 
 
 def modal_title(form: Form) -> str:
-    """The form's title when it fits Slack's modal title, else one that keeps the reference."""
-    if len(form.title) <= MODAL_TITLE_LIMIT:
-        return form.title
-    for short in (f"Form {form.ref}", form.ref):
-        if form.ref and len(short) <= MODAL_TITLE_LIMIT:
-            return short
-    return clip(form.title, MODAL_TITLE_LIMIT)
+    """The form's title if it fits Slack's 24 characters, else one that keeps the reference
+    ("Written form for DPT/17/2026" → "Form DPT/17/2026")."""
+    candidates = [form.title]
+    if form.ref:
+        candidates += [f"Form {form.ref}", form.ref]
+    fitting = [c for c in candidates if len(c) <= MODAL_TITLE_LIMIT]
+    return fitting[0] if fitting else clip(form.title, MODAL_TITLE_LIMIT)
 
 
 def _error_summary(form: Form) -> list[Block]:
@@ -260,26 +282,34 @@ def _error_summary(form: Form) -> list[Block]:
 
 def result_modal(title: str, texts: Sequence[str]) -> dict[str, Any]:
     """A modal that only shows messages (the answer to a submission), with a Close button."""
-    blocks = [b for t in texts for b in text_blocks(t)]
     return {
         "type": "modal",
         "callback_id": "result",
         "title": plain(title, MODAL_TITLE_LIMIT),
         "close": plain("Close", MODAL_TITLE_LIMIT),
-        "blocks": blocks[:VIEW_BLOCKS],
+        "blocks": _within(VIEW_BLOCKS, [b for t in texts for b in text_blocks(t)]),
     }
 
 
+def _within(limit: int, blocks: list[Block]) -> list[Block]:
+    if len(blocks) <= limit:
+        return blocks
+    kept = blocks[: limit - 1]
+    return [*kept, context(f"… ({len(blocks) - len(kept)} more parts not shown)")]
+
+
 def home(messages: Sequence[Message]) -> dict[str, Any]:
-    """The App Home tab: each message rendered, separated by dividers."""
+    """The App Home tab: each message rendered, separated by dividers, in 100 blocks; each
+    message leaves room for the ones after it (a divider and a few blocks each)."""
     blocks: list[Block] = []
-    for message in messages:
+    for n, message in enumerate(messages):
         if blocks:
             blocks.append({"type": "divider"})
-        blocks += render(message)
+        reserve = (len(messages) - n - 1) * RESERVED_PER_MESSAGE
+        blocks += render(message, min(MESSAGE_BLOCKS, VIEW_BLOCKS - len(blocks) - reserve))
     if not blocks:
         blocks = text_blocks("Nothing to show.")
-    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
+    return {"type": "home", "blocks": _within(VIEW_BLOCKS, blocks)}
 
 
 def _input(prefix: str, field: FormField) -> Block:

@@ -18,7 +18,7 @@ from botbuilder.integration.aiohttp import (
 )
 from structlog import get_logger
 
-from adapters.base import AdapterConfigError, Handler, Hosting
+from adapters.base import AdapterConfigError, Handler, Hosting, NotStored
 from adapters.network import is_loopback
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
@@ -56,7 +56,10 @@ def install(
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
             raise web.HTTPUnsupportedMediaType()
-        response: web.StreamResponse | None = await adapter.process(request, bot)
+        try:
+            response: web.StreamResponse | None = await adapter.process(request, bot)
+        except NotStored:
+            return web.json_response({"error": "not stored, send again"}, status=503)
         return response or web.Response(status=201)
 
     app.router.add_post(ROUTE, messages)

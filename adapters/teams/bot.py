@@ -16,7 +16,7 @@ from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.schema import ActivityTypes
 from structlog import get_logger
 
-from adapters.base import Address, Handler, Unreachable
+from adapters.base import Address, Handler, NotStored, Unreachable
 from adapters.teams.inbound import to_inbound
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
@@ -42,20 +42,28 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
             await super().on_turn(turn_context)
+        except NotStored:
+            raise  # not acknowledged: the route answers 503 and the activity comes again
         except Exception as error:
             await self._failed(turn_context, error)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        await self._references.remember(turn_context.activity)
         inbound = to_inbound(turn_context.activity)
+        try:
+            await self._references.remember(turn_context.activity)
+        except Exception as error:
+            raise NotStored(type(error).__name__) from error
         if inbound is None:
             return
         log.info(
             "teams_inbound", kind=inbound.kind, action=inbound.action, activity=inbound.event_id
         )
-        replies = await self._handler.handle(inbound)
-        for message in replies:
+        receipt = await self._handler.receive(inbound)
+        if receipt is None:
+            return
+        for message in await self._handler.process(receipt):
             await self._reply(turn_context, inbound, message)
+        await self._handler.delivered(receipt)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         await self._references.remember(turn_context.activity)

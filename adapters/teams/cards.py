@@ -19,16 +19,24 @@ button ``{"action": "pick"}``, which ``inbound`` turns back into that field's ow
 button whose action asks for confirmation (``Action.confirm``) is an ``Action.ShowCard`` that
 opens the question with the real button under it. Errors (on a question, or a form's inputs,
 with a summary at the top of the form) are marked "Error:" in the attention colour.
+
+Teams refuses a bot message over about 100 KB, counted in UTF-16, and Microsoft recommends
+staying under 80 KB. A card or text over ``CARD_BYTES`` keeps what fits and says what it left
+out ("…and N more — open Details", ``adapters.budget``); a single very long value is clipped
+to ``FIELD_CHARS`` with a count of the characters not shown.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from adapters.budget import clip, largest_fitting, more_note
 from adapters.teams.escape import escape
 from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
 
@@ -41,6 +49,10 @@ PICK_SEPARATOR = "|"
 FORM_PREFIXES = {"spoc:decision": "decision", "retro:submit": "retro"}
 _STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MESSAGE_BYTES = 80_000
+CARD_BYTES = MESSAGE_BYTES - 4_000
+"""The card's share of a message; the rest is the activity around it (ids, summary …)."""
+FIELD_CHARS = 6_000
 
 Element = dict[str, Any]
 
@@ -58,12 +70,17 @@ def to_activity(message: Message) -> Activity:
 def render(message: Message) -> Element:
     """The Adaptive Card for one neutral message."""
     if isinstance(message, Text):
-        return _card([_text(message.text)])
+        return _fitted_text(message.text)
     if isinstance(message, Question):
         return _question(message)
     if isinstance(message, Card):
-        return _structured(message)
+        return _fitted(message)
     return _form(message)
+
+
+def size_of(card: Element) -> int:
+    """Bytes ``card`` counts against Teams' limit (its JSON in UTF-16)."""
+    return len(json.dumps(card, ensure_ascii=False).encode("utf-16-le"))
 
 
 def form_prefix(form_id: str) -> str:
@@ -153,7 +170,30 @@ def _multi_choice(question: Question) -> list[Element]:
 # --- cards --------------------------------------------------------------------------------
 
 
-def _structured(card: Card) -> Element:
+def _fitted(card: Card) -> Element:
+    """The card; if it is over ``CARD_BYTES``, its fields that fit and how many more."""
+    whole = _structured(card)
+    if size_of(whole) <= CARD_BYTES:
+        return whole
+    fields = tuple(replace(f, value=clip(f.value, FIELD_CHARS)) for f in card.fields)
+
+    def first(k: int) -> Element:
+        return _structured(replace(card, fields=fields[:k]), hidden=len(fields) - k)
+
+    return first(largest_fitting(len(fields), lambda k: size_of(first(k)) <= CARD_BYTES))
+
+
+def _fitted_text(text: str) -> Element:
+    whole = _card([_text(text)])
+    if size_of(whole) <= CARD_BYTES:
+        return whole
+    fits = largest_fitting(
+        len(text), lambda n: size_of(_card([_text(clip(text, n))])) <= CARD_BYTES
+    )
+    return _card([_text(clip(text, fits))])
+
+
+def _structured(card: Card, hidden: int = 0) -> Element:
     body: list[Element] = [_text(card.title, weight="Bolder", size="Medium")]
     if _pickable(card.fields):
         body += [_line(f) for f in card.fields]
@@ -162,6 +202,8 @@ def _structured(card: Card) -> Element:
         for field in card.fields:
             body.append(_line(field))
             body += _action_sets([_button(field.action)]) if field.action is not None else []
+    if hidden:
+        body.append(_text(more_note(hidden, card.actions), weight="Bolder", spacing="Medium"))
     if card.status:
         body.append(_text(card.status, weight="Bolder", color="Accent", spacing="Medium"))
     return _card(

@@ -4,7 +4,10 @@ The identity picker lets anyone be anyone, so the console only listens on loopba
 ``web.auth_token`` is set; with a token every console request must carry it (``Authorization:
 Bearer <token>``, or the cookie set by opening ``/?token=<token>`` once). Without a token the
 ``Host`` header must name a loopback address too, which defeats DNS rebinding; writes must be
-JSON from the console's own origin, which defeats cross-site form posts.
+JSON and carry an ``Origin`` naming the console's own host, which defeats cross-site posts
+(browsers always send ``Origin`` on a POST; scripts must add it). The cookie is ``Secure``
+when the page was served over HTTPS: directly, or behind a proxy that says so with
+``X-Forwarded-Proto: https``.
 """
 
 from __future__ import annotations
@@ -55,13 +58,14 @@ class Guard:
 
     def check(self, request: web.Request) -> None:
         """Raise an HTTP error unless this request may reach the console."""
+        host = _host_of(request)
         if self._token:
             if not self._authenticated(request):
                 raise web.HTTPUnauthorized(
                     text="The web console needs its token: open /?token=<web.auth_token>.",
                     headers={"WWW-Authenticate": 'Bearer realm="oohbot web console"'},
                 )
-        elif not is_loopback(request.url.host or ""):
+        elif not is_loopback(host):
             raise web.HTTPForbidden(text="The web console answers on loopback addresses only.")
         if request.method == "POST":
             _same_origin_json(request)
@@ -72,7 +76,14 @@ class Guard:
         if not self._token or not offered or not _equal(offered, self._token):
             return
         redirect = web.HTTPFound("/")
-        redirect.set_cookie(COOKIE, self._token, httponly=True, samesite="Strict", path="/")
+        redirect.set_cookie(
+            COOKIE,
+            self._token,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            secure=_over_https(request),
+        )
         raise redirect
 
     def _authenticated(self, request: web.Request) -> bool:
@@ -86,10 +97,28 @@ def _equal(offered: str, token: str) -> bool:
     return hmac.compare_digest(offered.encode(), token.encode())
 
 
+def _host_of(request: web.Request) -> str:
+    try:
+        return request.url.host or ""
+    except ValueError:  # a Host header yarl cannot parse
+        raise web.HTTPBadRequest(text="Bad Host header.") from None
+
+
+def _over_https(request: web.Request) -> bool:
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.secure or forwarded == "https"
+
+
 def _same_origin_json(request: web.Request) -> None:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text="Send JSON.")
     origin = request.headers.get("Origin")
+    if not origin:
+        raise web.HTTPForbidden(text="Send the Origin header (browsers do).")
     # Compare host[:port] only: a TLS-terminating proxy changes the scheme, not the host.
-    if origin and URL(origin).raw_authority.lower() != request.host.lower():
+    try:
+        authority = URL(origin).raw_authority.lower()
+    except ValueError:
+        authority = ""
+    if authority != request.host.lower():
         raise web.HTTPForbidden(text="Cross-site requests are refused.")

@@ -12,6 +12,11 @@
 A submitted form is updated where it is (shown again with its errors, or closed once sent),
 never posted again.
 | ``POST /web/api/clock`` | development only: ``{"hours": n}`` → ``advance(timedelta(hours=n))`` |
+
+Bad input gets a short 4xx and changes nothing: 400 malformed (bad JSON, too deep, wrong
+fields), 401 no token, 403 not loopback or cross-site (no or another ``Origin``), 404 unknown
+officer or path, 405 wrong method, 413 body over ``MAX_BODY`` bytes, 415 not JSON, 429 more
+than ``MAX_STREAMS`` live event streams for one officer.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +35,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from structlog import get_logger
 
-from adapters.base import Handler, Hosting
+from adapters.base import Handler, Hosting, NotStored
+from adapters.http_input import read_json
 from adapters.web.guard import Guard
 from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
 from adapters.web.render import JSON, to_json
@@ -42,6 +49,9 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {"app.js": "application/javascript", "app.css": "text/css"}
 KEEPALIVE_SECONDS = 15.0
 MAX_HOURS = 24 * 30
+MAX_BODY = 256 * 1024
+MAX_STREAMS = 5
+"""Live event streams (tabs) per officer; each holds a queue of up to 256 events."""
 Advance = Callable[[timedelta], Awaitable[None]]
 Now = Callable[[], datetime]
 HEADERS = {
@@ -79,6 +89,7 @@ class Console:
         self._now = now
         self._zone = zone or ZoneInfo("Europe/London")
         self._offset = timedelta()
+        self._streams: Counter[str] = Counter()
 
     def register(self, app: web.Application) -> None:
         """Add the routes (the clock route only when a clock callback was given)."""
@@ -117,11 +128,19 @@ class Console:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         officer = self._officer(request.query.get("officer", ""))
+        if self._streams[officer.id] >= MAX_STREAMS:
+            raise web.HTTPTooManyRequests(
+                text=f"At most {MAX_STREAMS} live views per officer: close another tab."
+            )
+        self._streams[officer.id] += 1
         subscription = self._sender.subscribe(officer.id, channel=in_channel(officer))
         try:
             return await self._stream(request, officer, subscription)
         finally:
             self._sender.unsubscribe(subscription)
+            self._streams[officer.id] -= 1
+            if not self._streams[officer.id]:
+                del self._streams[officer.id]
 
     async def home(self, request: web.Request) -> web.Response:
         officer = self._officer(request.query.get("officer", ""))
@@ -170,6 +189,8 @@ class Console:
         """The platform's outermost error handler: a short message with an error id."""
         try:
             return await self._handler.handle(parsed.inbound)
+        except NotStored:
+            return [Text("I could not save that just now. Nothing was sent; please send it again.")]
         except Exception as error:
             error_id = uuid.uuid4().hex[:12]
             log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
@@ -266,10 +287,7 @@ async def _write(response: web.StreamResponse, name: str, data: JSON) -> None:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="Send a JSON object.") from None
+    body = await read_json(request, max_bytes=MAX_BODY)
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="Send a JSON object.")
     return body

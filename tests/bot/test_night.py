@@ -231,6 +231,7 @@ async def test_a_draft_survives_a_restart(night: Night) -> None:
         directory=night.engine.directory,
         clock=night.clock,
         delivery=night.engine.delivery,
+        dispatcher=night.engine.dispatcher,
         metrics=night.engine.metrics,
     )
     again = await restarted.handle(night._inbound("amara.okafor", kind="text", text="status"))
@@ -306,4 +307,28 @@ async def test_a_platform_failure_loses_no_timer_and_no_audit_entry(night: Night
     assert "retro_reminder" in kinds and "retro_overdue" in kinds
     actions = [e.action for e in await night.engine.store.audit_entries(ref)]
     assert "request.approved" in actions
-    assert "could not reach" in texts(night.sender.channel())
+    assert "approved" not in texts(night.sender.inbox("amara.okafor"))
+    # The outcome waits in the outbox and goes out once the platform is back.
+    night.sender.send = real_send  # type: ignore[method-assign]
+    await night.advance(timedelta(minutes=1))
+    assert "approved" in texts(night.sender.inbox("amara.okafor")).lower()
+    assert await night.engine.store.outbox_entries() == []
+
+
+async def test_a_message_that_never_goes_through_is_handed_to_a_person(night: Night) -> None:
+    """After the configured attempts the SPOC channel is told to phone instead."""
+    ref = await _submitted(night)
+    real_send = night.sender.send
+
+    async def failing_send(address: Any, message: Message) -> Any:
+        if address.id == "amara.okafor":
+            raise ConnectionError("platform down")
+        return await real_send(address, message)
+
+    night.sender.send = failing_send  # type: ignore[method-assign]
+    form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
+    await night.submit("di.marsh", form, {"note": "Disclosed"})
+    for _ in range(8):
+        await night.advance(timedelta(minutes=10))
+    assert "could not deliver a message about " + ref in texts(night.sender.channel())
+    assert [e.recipient for e in await night.engine.store.dead_outbox()] == ["officer:amara.okafor"]

@@ -340,9 +340,9 @@ async def test_the_whole_night_on_slack(night: SlackNight) -> None:
     [opened] = [c for c in await night.settled(since) if c.method == "views.open"]
     view = opened.params["view"]
     assert view["callback_id"] == "retro:submit"
+    assert view["title"]["text"] == f"Form {ref}", "the 24-character title keeps the reference"
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
     assert inputs and all(b["block_id"].startswith("retro:") for b in inputs)
-    assert view["title"]["text"] == f"Form {ref}", "the reference is kept in the title"
     since = len(night.recorder.calls)
     await night.submit(AMARA, view, _filled(view))
     await night.settled(since)

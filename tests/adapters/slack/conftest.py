@@ -22,6 +22,7 @@ from adapters.slack.settings import SlackSettings
 from flows.inbound import Inbound, Platform
 from flows.messages import Message
 from store.base import Document
+from tests.adapters.inbox import Inbox
 from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
 
 SECRET = "test-signing-secret"
@@ -31,7 +32,7 @@ Reply = Callable[[Inbound], list[Message]]
 
 
 @dataclass
-class RecordingHandler:
+class RecordingHandler(Inbox):
     """The engine as the adapter sees it: records inbounds, answers from ``reply``."""
 
     inbounds: list[Inbound] = field(default_factory=list)

@@ -85,10 +85,10 @@ def test_a_retro_form_becomes_a_prefilled_modal() -> None:
         ),
     )
     view = blocks.modal(form)
-    assert view["callback_id"] == "retro:submit" and len(view["title"]["text"]) <= 24
-    assert view["title"]["text"] == "Form DPT/17/2026", "the reference is never cut off"
-    assert view["blocks"][0]["text"]["text"] == "*Retrospective form MH1 for DPT/17/2026*"
-    by_id = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert view["callback_id"] == "retro:submit" and view["title"]["text"] == "Form DPT/17/2026"
+    title, *inputs = view["blocks"]
+    assert title["text"]["text"] == "Retrospective form MH1 for DPT/17/2026"
+    by_id = {b["block_id"]: b for b in inputs}
     keys = ["subject.last_name", "consent", "grounds", "info_other"]
     assert list(by_id) == [f"retro:{k}" for k in keys]
     assert by_id["retro:subject.last_name"]["element"]["initial_value"] == "Smith"
@@ -152,3 +152,45 @@ def test_a_destructive_button_asks_first_with_slack_s_confirm_dialog() -> None:
     assert button["confirm"]["text"]["text"] == "Withdraw DPT/17/2026?"
     assert button["confirm"]["confirm"]["text"] == "Yes, withdraw"
     assert button["confirm"]["style"] == "danger"
+
+
+def test_a_short_modal_title_is_kept_as_it_is() -> None:
+    form = Form("spoc:decision", "Approve DPT/17/2026", "DPT/17/2026", (FormField("note", "N"),))
+    view = blocks.modal(form)
+    assert view["title"]["text"] == "Approve DPT/17/2026"
+    assert [b["block_id"] for b in view["blocks"]] == ["decision:note"]
+
+
+def _list_card(n: int, actions: tuple[Action, ...] = ()) -> Card:
+    fields = tuple(CardField(f"DPT/{i:02d}/2026", "form overdue") for i in range(1, n + 1))
+    return Card("home:overdue:ig", "Overdue forms", fields, actions, status="As of 08:00")
+
+
+def test_a_60_item_list_says_how_many_more_there_are() -> None:
+    rendered = blocks.render(_list_card(60))
+    assert len(rendered) == blocks.MESSAGE_BLOCKS
+    note = rendered[-2]["elements"][0]["text"]
+    shown = sum(1 for b in rendered if b.get("block_id", "").startswith("home:overdue:ig:field"))
+    assert note == f"…and {60 - shown} more, not shown: too many for one message"
+    assert shown == 47 and rendered[-1]["elements"][0]["text"] == "As of 08:00"
+
+
+def test_a_long_card_with_details_points_to_them_and_keeps_its_buttons() -> None:
+    details = Action("spoc:details", "Details", "DPT/01/2026")
+    rendered = blocks.render(_list_card(80, (details,)))
+    assert len(rendered) == blocks.MESSAGE_BLOCKS
+    assert rendered[-1]["type"] == "actions"
+    assert rendered[-3]["elements"][0]["text"] == "…and 34 more — open Details"
+
+
+def test_the_home_tab_fits_100_blocks_and_says_what_it_left_out() -> None:
+    view = blocks.home([_list_card(60), _list_card(60), Text("Type start to begin.")])
+    texts = json.dumps(view["blocks"])
+    assert len(view["blocks"]) <= blocks.VIEW_BLOCKS
+    assert texts.count("more, not shown") == 2 and "Type start to begin." in texts
+
+
+def test_a_huge_text_says_how_much_is_left_out() -> None:
+    rendered = blocks.render(Text("y" * 200_000))
+    assert len(rendered) == blocks.MESSAGE_BLOCKS
+    assert rendered[-1]["elements"][0]["text"] == "… (53000 more characters not shown)"

@@ -18,6 +18,7 @@ from bot.config import Listen, Service
 from flows.inbound import Inbound, Platform
 from flows.messages import Message
 from store.base import Document, Store
+from tests.adapters.inbox import Inbox
 from tests.e2e.teams_recorder import TeamsRecorder
 
 TENANT = "tenant-1"
@@ -26,7 +27,7 @@ CHANNEL = "19:spoc@thread.tacv2"
 
 
 @dataclass
-class RecordingHandler:
+class RecordingHandler(Inbox):
     """The engine as the adapter sees it: records inbounds, answers with scripted replies."""
 
     inbounds: list[Inbound] = field(default_factory=list)

@@ -42,8 +42,9 @@ async def test_first_contact_stores_the_conversation_reference(rig: TeamsRig) ->
     await rig.post(activity(rig.recorder.url, text="hi"))
     reference = rig.book.addresses[("teams", AAD)]
     assert reference["conversation"]["id"] == "a:personal-1"
-    assert reference["serviceUrl"] == rig.recorder.url
-    assert "activityId" not in reference
+    assert reference["service_url"] == rig.recorder.url
+    assert reference["conversation"]["tenant_id"] == TENANT, "our shape, not botbuilder's"
+    assert "activityId" not in reference and "activity_id" not in reference
     assert rig.book.addresses[("teams", f"service:{TENANT}")] == {"service_url": rig.recorder.url}
 
 

@@ -19,6 +19,7 @@ from bot.config import Listen, Service
 from flows.directory import Directory, Officer, Organisation, Rota
 from flows.inbound import Inbound, Platform
 from flows.messages import Card, Message, Text
+from tests.adapters.inbox import Inbox
 
 DIRECTORY = Directory(
     organisations=(Organisation(code="DPT", name="Trust"), Organisation(code="POL", name="Police")),
@@ -35,7 +36,7 @@ DIRECTORY = Directory(
 
 
 @dataclass
-class RecordingHandler:
+class RecordingHandler(Inbox):
     """Stands in for the engine: records every Inbound, answers with canned replies."""
 
     replies: list[Message] = field(default_factory=list)
@@ -61,7 +62,13 @@ class Rig:
     sender: WebSender
     advanced: list[timedelta]
 
+    @property
+    def origin(self) -> str:
+        """The console's own origin (browsers send it on every POST)."""
+        return f"http://{self.client.host}:{self.client.port}"
+
     async def post(self, path: str, body: Any, **headers: str) -> tuple[int, Any]:
+        headers.setdefault("Origin", self.origin)
         response = await self.client.post(path, json=body, headers=headers)
         text = await response.text()
         return response.status, json.loads(text) if text.startswith("{") else text

@@ -70,7 +70,16 @@ async def test_token_link_sets_a_cookie_and_forgets_the_token_in_the_address(
     assert login.status == 302 and login.headers["Location"] == "/"
     cookie = login.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback: a Secure cookie would be dropped
     assert (await rig.client.get("/")).status == 200  # the client kept the cookie
+
+
+async def test_the_cookie_is_secure_behind_an_https_proxy(make_rig: RigFactory) -> None:
+    rig = await make_rig(WebSettings(auth_token="s3cret-token"))
+    login = await rig.client.get(
+        "/?token=s3cret-token", allow_redirects=False, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert login.status == 302 and "Secure" in login.headers["Set-Cookie"]
 
 
 async def test_without_a_token_a_foreign_host_name_is_refused(rig: Rig) -> None:
@@ -87,11 +96,20 @@ async def test_writes_must_be_same_origin_json(rig: Rig) -> None:
         Origin="http://evil.example",
     )
     assert status == 403 and rig.handler.inbounds == []
-    own = f"http://{rig.client.host}:{rig.client.port}"
+    for origin in ("", "null", "http://[", f"{rig.origin}.evil.example"):
+        status, _ = await rig.post("/web/api/event", {"officer": "req"}, Origin=origin)
+        assert status == 403, origin
+    assert rig.handler.inbounds == []
     status, _ = await rig.post(
-        "/web/api/event", {"officer": "req", "kind": "text", "text": "x"}, Origin=own
+        "/web/api/event", {"officer": "req", "kind": "text", "text": "x"}, Origin=rig.origin
     )
     assert status == 200
+
+
+async def test_a_garbage_host_header_is_a_400(rig: Rig) -> None:
+    for host in ("::1", "127.0.0.1:99999", "xn--", "[::1]:x"):  # yarl cannot parse these
+        response = await rig.client.get("/web/api/config", headers={"Host": host})
+        assert response.status == 400, host
 
 
 async def test_clock_control_advances_and_tells_every_browser(rig: Rig) -> None:

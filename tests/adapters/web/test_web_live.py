@@ -6,6 +6,7 @@ import asyncio
 
 from adapters.base import Address
 from adapters.web import WebSender
+from adapters.web.routes import MAX_STREAMS
 from flows.messages import Action, Card, Text
 from tests.adapters.web.conftest import Rig, open_stream
 
@@ -117,3 +118,13 @@ async def test_shutdown_ends_open_streams(rig: Rig) -> None:
     rig.sender.close_all()
     await asyncio.sleep(0)
     assert rig.sender._subscriptions == set()
+
+
+async def test_live_streams_per_officer_are_capped(rig: Rig) -> None:
+    streams = [await open_stream(rig, "req") for _ in range(MAX_STREAMS)]
+    refused = await rig.client.get("/web/api/events?officer=req")
+    assert refused.status == 429 and "close another tab" in await refused.text()
+    await open_stream(rig, "spoc")  # the cap is per officer
+    streams[0]._response.close()
+    await asyncio.sleep(0.05)
+    await open_stream(rig, "req")

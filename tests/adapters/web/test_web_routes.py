@@ -188,3 +188,18 @@ async def test_a_sent_form_is_closed_so_it_cannot_send_twice(rig: Rig) -> None:
     assert closed["type"] == "card" and closed["status"] == "Sent. This form is closed."
     assert closed["title"] == "Ask DPT/01/2026" and closed["actions"] == []
     assert reply["text"].startswith("Your question was sent")
+
+
+async def test_bodies_that_would_break_a_parser_are_refused(rig: Rig) -> None:
+    headers = {"Origin": rig.origin, "Content-Type": "application/json"}
+    for body, expected in (
+        (b"[" * 100_000 + b"]" * 100_000, 400),  # json.loads would raise RecursionError
+        (b'{"officer": "\xff"}', 400),
+        (b'{"officer": ' + b"1" * 5000 + b"}", 400),
+        (b"{" * 10, 400),
+        (b'{"text": "' + b"x" * 300_000 + b'"}', 413),
+    ):
+        response = await rig.client.post("/web/api/event", data=body, headers=headers)
+        assert response.status == expected, body[:20]
+        assert len(await response.text()) < 200
+    assert rig.handler.inbounds == []

@@ -1,0 +1,105 @@
+"""The job table: each timer kind → the handler that writes its unit of work.
+
+Handlers read the current state first, so a job whose purpose is gone (the request decided,
+the draft finished) commits nothing but its own completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.unit import Unit
+from flows import idle, jobs
+from flows.conversation import ConversationContext, Session
+from flows.digest import next_digest_at
+from flows.lifecycle import LifecycleContext
+from flows.request import Request
+from store.base import Job
+
+if TYPE_CHECKING:
+    from bot.engine import Services
+
+Handler = Callable[[Unit, Job], Awaitable[None]]
+
+
+class JobTable:
+    """Runs one claimed job into a unit of work."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self._table: dict[str, Handler] = {
+            **dict.fromkeys(jobs.CONVERSATION_KINDS, self._idle),
+            **dict.fromkeys(jobs.REQUEST_KINDS, self._request),
+            jobs.IG_DIGEST: self._digest,
+        }
+
+    async def run(self, unit: Unit, job: Job) -> None:
+        handler = self._table.get(job.kind)
+        if handler is None:
+            unit.audit("job.unknown_kind", "", {"kind": job.kind})
+            return
+        await handler(unit, job)
+        unit.after_commit.append(self.s.metrics.jobs.labels(kind=job.kind, result="ok").inc)
+
+    def _lifecycle(self, unit: Unit) -> LifecycleContext:
+        return LifecycleContext(
+            now=unit.now,
+            directory=self.s.directory,
+            timers=self.s.settings.timers,
+            calendar=self.s.calendar,
+        )
+
+    async def _request(self, unit: Unit, job: Job) -> None:
+        ref = str(job.payload.get("ref", ""))
+        stored = await self.s.store.get_request(ref)
+        if stored is None:
+            return
+        request = Request.model_validate(stored.data)
+        step = self.s.lifecycle.on_timer(request, job.kind, job.payload, self._lifecycle(unit))
+        if step.changed:
+            unit.save_request(ref, step.request.model_dump(mode="json"), stored.version)
+        unit.apply(step.effects, ref)
+
+    async def _digest(self, unit: Unit, job: Job) -> None:
+        requests = await self.s.open_requests()
+        unit.apply(self.s.lifecycle.digest(requests, self._lifecycle(unit)))
+        zone, at = self.s.settings.service.zone, self.s.settings.timers.ig_digest_at
+        due = next_digest_at(unit.now, zone, at).timestamp()
+        unit.work.schedule.append(Job(jobs.job_id(jobs.IG_DIGEST, "daily"), jobs.IG_DIGEST, due))
+
+    async def _idle(self, unit: Unit, job: Job) -> None:
+        key = str(job.payload["session"])
+        loaded = await self.s.store.get_session(key)
+        if loaded is None or unit.conversation is None:
+            return
+        session = Session.model_validate(loaded.data)
+        flow = self.s.conversation
+        if flow.is_finished(session):
+            return
+        check = idle.check(session, unit.now, self.s.settings.timers)
+        payload = unit.conversation.payload()
+        if check.verdict == "wait" and check.next_at is not None:
+            unit.apply([idle.follow_up(key, check.next_at, payload)])
+            return
+        ctx = self._context(unit)
+        step = (
+            flow.warn_idle(session, ctx) if check.verdict == "warn" else flow.expire(session, ctx)
+        )
+        unit.save_session(key, step.session.model_dump(mode="json"), loaded.version)
+        unit.reply(*step.replies)
+        unit.apply(step.effects)
+        if check.next_at is not None:
+            unit.apply([idle.follow_up(key, check.next_at, payload)])
+
+    def _context(self, unit: Unit) -> ConversationContext:
+        assert unit.conversation is not None
+        return ConversationContext(
+            now=unit.now,
+            directory=self.s.directory,
+            policy=self.s.settings.policy,
+            in_office_hours=self.s.calendar.in_office_hours(unit.now),
+            platform=unit.conversation.platform,
+            user_id=unit.conversation.user,
+            tenant=unit.conversation.tenant,
+        )

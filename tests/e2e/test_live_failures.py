@@ -1,0 +1,302 @@
+"""Real processes, real failures: SIGKILL during a busy night, the store going away, replicas.
+
+Each test runs ``oohbot serve`` (and ``oohbot worker``) as subprocesses against a real SQLite
+file or ``redis-server`` (append-only file on), with Slack played by signed HTTP requests and
+the local recording Web API. Afterwards the store is opened directly and checked: every
+requester has exactly one request, it was paged (channel card and a DM to the SPOC), the
+requester was told its reference, nothing is left in the inbox or the outbox, and
+``oohbot audit verify`` passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import redis
+
+from flows.request import Request
+from tests.e2e.live import (
+    SPOC,
+    SPOC_CHANNEL,
+    Live,
+    Requester,
+    Slack,
+    dm_of,
+    free_port,
+    posts_to,
+    requester_id,
+)
+from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
+
+REQUESTERS = 6
+KILLS = 30
+
+
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    return binary
+
+
+class AofRedis:
+    """A redis-server with the append-only file fsynced on every write, restartable."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port = folder, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--dir", str(self.folder), "--save", "", "--appendonly", "yes"]
+        command += ["--appendfsync", "always"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url).ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[SlackRecorder]:
+    async with running_recorder() as running:
+        yield running
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[AofRedis]:
+    server = AofRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.kill()
+
+
+def store_url(kind: str, tmp_path: Path, aof: AofRedis | None) -> str:
+    return aof.url if aof is not None else f"sqlite:///{tmp_path / 'live.db'}"
+
+
+async def night_of_requests(live: Live, slack: Slack, timeout: float = 120) -> list[Requester]:
+    people = [Requester(requester_id(n), slack, live.recorder) for n in range(live.requesters)]
+    await asyncio.gather(*(person.run(timeout) for person in people))
+    return people
+
+
+async def check_the_night(live: Live, people: list[Requester]) -> dict[str, int]:
+    """Everything that must hold after the failures; returns counts worth printing."""
+    store = await live.open_store()
+    try:
+        requests = [Request.model_validate(v.data) for v in await store.list_requests()]
+        per_person = Counter(r.requester for r in requests)
+        assert {f"req.{n:03d}" for n in range(live.requesters)} <= set(per_person), "lost"
+        duplicates = sum(count - 1 for count in per_person.values())
+        channel = " ".join(c.text() for c in posts_to(live.recorder, SPOC_CHANNEL))
+        spoc_dm = " ".join(c.text() for c in posts_to(live.recorder, dm_of(SPOC)))
+        for request in requests:
+            assert request.paged, f"{request.ref} was never paged"
+            assert request.ref in channel, f"{request.ref} has no card in the SPOC channel"
+            assert request.ref in spoc_dm, f"{request.ref}: the SPOC was not paged"
+        for person in people:
+            told = " ".join(c.text() for c in posts_to(live.recorder, dm_of(person.user)))
+            assert person.ref and person.ref in told, f"{person.user} was never confirmed"
+        jobs = await store.pending_jobs()
+        assert not [j for j in jobs if j.kind == "inbound"], "an event was never handled"
+        assert {j.payload.get("ref") for j in jobs if j.kind == "spoc_ack"} >= {
+            r.ref for r in requests if r.state == "paged"
+        }
+        assert await store.outbox_entries() == [], "a message was never delivered"
+    finally:
+        await store.close()
+    verified = live.cli("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    return {"requests": len(requests), "duplicates": duplicates}
+
+
+async def settle(live: Live, timeout: float = 30.0) -> None:
+    """Wait until the live processes have handled everything they stored."""
+    store = await live.open_store()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            inbox = [j for j in await store.pending_jobs() if j.kind == "inbound"]
+            if not inbox and not await store.outbox_entries():
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_random_kills_during_a_busy_night_lose_nothing(
+    kind: str, tmp_path: Path, recorder: SlackRecorder, request: pytest.FixtureRequest
+) -> None:
+    aof = request.getfixturevalue("aof_redis") if kind == "redis" else None
+    live = Live(tmp_path, store_url(kind, tmp_path, aof), recorder, REQUESTERS)
+    live.start("serve")
+    await live.healthy("serve")
+    chance = random.Random(f"kills-{kind}")
+    kills = 0
+
+    async def killer() -> None:
+        nonlocal kills
+        while kills < KILLS:
+            await asyncio.sleep(chance.uniform(0.05, 0.4))
+            live.kill("serve")
+            kills += 1
+            live.start("serve")
+            await live.healthy("serve")
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(live, session, ["serve"])
+            killing = asyncio.create_task(killer())
+            people = await night_of_requests(live, slack)
+            await killing
+            await settle(live)
+        counts = await check_the_night(live, people)
+    finally:
+        live.stop_all()
+    repeats = sum(p.repeats for p in people)
+    print(f"\n{kind}: {kills} kills, {counts}, questions repeated {repeats}")
+    assert kills >= KILLS
+    assert counts["duplicates"] == 0
+
+
+async def test_redis_outage_acknowledges_nothing_it_drops(
+    tmp_path: Path, recorder: SlackRecorder, aof_redis: AofRedis
+) -> None:
+    """Redis SIGKILLed and back 1-5 s later, three times: events during the outage are refused
+    (Slack sends them again) and every one is answered afterwards."""
+    live = Live(tmp_path, aof_redis.url, recorder, REQUESTERS)
+    live.start("serve")
+    await live.healthy("serve")
+
+    async def outages() -> None:
+        for pause in (1.0, 3.0, 5.0):
+            await asyncio.sleep(0.5)
+            aof_redis.kill()
+            await asyncio.sleep(pause)
+            aof_redis.start()
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(live, session, ["serve"])
+            outage = asyncio.create_task(outages())
+            people = await night_of_requests(live, slack)
+            await outage
+            await settle(live)
+        counts = await check_the_night(live, people)
+    finally:
+        live.stop_all()
+    print(f"\nredis outages: {slack.rejected} deliveries refused during outages, {counts}")
+    assert slack.rejected > 0, "the outages fell where no event was sent"
+    assert counts["duplicates"] == 0
+
+
+async def test_two_servers_and_two_workers_share_one_redis(
+    tmp_path: Path, recorder: SlackRecorder, aof_redis: AofRedis
+) -> None:
+    """Events spread over two ``serve --no-worker`` replicas, timers and leftovers over two
+    ``oohbot worker`` processes; two SPOC clicks race on different replicas: one decision."""
+    live = Live(tmp_path, aof_redis.url, recorder, 4)
+    for name in ("a", "b"):
+        live.start(name, "serve", "--no-worker")
+    for name in ("w1", "w2"):
+        live.start(name, "worker")
+    await live.healthy("a")
+    await live.healthy("b")
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(live, session, ["a", "b"])
+            people = await night_of_requests(live, slack)
+            for person in people:
+                await race_to_approve(slack, recorder, person.ref)
+            await settle(live)
+        counts = await check_the_night(live, people)
+        store = await live.open_store()
+        try:
+            for person in people:
+                stored = await store.get_request(person.ref)
+                assert stored is not None
+                request = Request.model_validate(stored.data)
+                assert request.outcome == "approved" and request.paged == ["di.marsh"]
+                kinds = {
+                    j.kind for j in await store.pending_jobs() if j.payload.get("ref") == person.ref
+                }
+                assert {"retro_reminder", "retro_overdue"} <= kinds
+            decided = [e for e in await store.audit_entries() if e.action == "request.approved"]
+            assert len(decided) == len(people), "one decision per request"
+        finally:
+            await store.close()
+    finally:
+        live.stop_all()
+    assert counts["duplicates"] == 0
+    outcomes = [
+        c
+        for p in people
+        for c in posts_to(recorder, dm_of(p.user))
+        if "approved" in c.text().lower()
+    ]
+    assert len(outcomes) >= len(people)
+
+
+async def race_to_approve(slack: Slack, recorder: SlackRecorder, ref: str) -> None:
+    """The SPOC opens the decision form, then submits it twice at once on both replicas."""
+    opened = len(recorder.of("views.open"))
+    await slack.interaction(click("spoc:approve", ref), target="a")
+    deadline = time.monotonic() + 15
+    while len(recorder.of("views.open")) <= opened and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    view = recorder.of("views.open")[-1].params["view"]
+    values = {"decision:note": {"note": {"type": "plain_text_input", "value": "Disclosed"}}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": SPOC, "team_id": TEAM},
+        "team": {"id": TEAM},
+        "trigger_id": f"trig.{ref}",
+        "view": {**view, "id": "V1", "state": {"values": values}},
+    }
+    await asyncio.gather(
+        slack.interaction(payload, target="a"), slack.interaction(payload, target="b")
+    )
+
+
+def click(action_id: str, ref: str) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "user": {"id": SPOC, "team_id": TEAM},
+        "team": {"id": TEAM},
+        "trigger_id": f"trig.click.{ref}",
+        "channel": {"id": SPOC_CHANNEL},
+        "container": {"type": "message", "channel_id": SPOC_CHANNEL, "message_ts": "1.1"},
+        "actions": [{"type": "button", "action_id": action_id, "value": ref, "action_ts": "1.2"}],
+        "state": {"values": {}},
+    }
