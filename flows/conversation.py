@@ -20,6 +20,13 @@ value the option; ``edit:<field>`` from the review card, value the field key) or
 form (``action`` ``answer:<field>``, ``form`` ``{field: [options]}``). An answer for a field
 other than the current one is ignored and the current question repeated.
 
+Right first time: each question of the request says where the person is ("Question 5 of 17",
+``flows.progress``); a wrong answer re-asks the question with the reason as its ``error``; a
+near miss for an option is offered back ("Did you mean …?", ``flows.suggestion``). The review
+summary is delivered to the requester (a ``Send`` to their officer id) rather than replied, so
+that after a change the one summary is updated in place (same card id) instead of posted again;
+sending, cancelling or expiring the draft closes it.
+
 Audit effects carry states, codes and field keys only, never answer values.
 """
 

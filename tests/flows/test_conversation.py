@@ -503,6 +503,8 @@ def test_sending_or_cancelling_closes_the_summary_card() -> None:
     [cancelled] = review_cards(say(at_review(), "cancel"))
     assert cancelled.status.startswith("Cancelled")
     assert review_cards(say(_at("subject.dob"), "cancel")) == [], "no summary was posted"
+    [expired] = review_cards(FLOW.expire(at_review().session, ctx()))
+    assert expired.status.startswith("Closed") and expired.actions == ()
 
 
 def test_an_unknown_or_rough_date_of_birth_goes_through_and_shows_as_such() -> None:
