@@ -160,10 +160,13 @@ async def test_the_requester_gets_it_right_first_time(
         await expect(review).to_contain_text(shown)
     await expect(review).to_contain_text("Tidemouth Borough Council")
     await say(page, "maybe")
-    await expect(page.locator("#inbox .question--error").last).to_contain_text("Please choose")
+    wrong, field = await next_question(page)
+    assert field == "review"
+    await expect(wrong.locator(".error-message")).to_contain_text("Please choose")
     await expect(review).to_have_count(1)
     await review.locator('[data-id="edit:subject.dob"]').click()
-    await next_question(page)
+    _, field = await next_question(page)
+    assert field == "subject.dob"
     await say(page, "3/5/1980")
     await expect(page.locator("#inbox")).to_contain_text("updated the summary")
     await expect(review).to_have_count(1)
