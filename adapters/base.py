@@ -38,6 +38,16 @@ class Receipt:
 Handle = dict[str, Any]
 """A delivered message, JSON-able, opaque to the engine (platform, channel, message id …)."""
 
+Document = dict[str, Any]
+
+
+class AddressBook(Protocol):
+    """Where adapters keep how to reach people and channels proactively (a Slack DM channel
+    id, a Teams conversation reference). The store implements it; adapters know only this."""
+
+    async def save_address(self, platform: str, key: str, address: Document) -> None: ...
+    async def load_address(self, platform: str, key: str) -> Document | None: ...
+
 
 class Handler(Protocol):
     """The engine as adapters see it.

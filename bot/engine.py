@@ -28,7 +28,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.routing import Router
 from bot.unit import Conversation, Leases, Unit, is_reply
-from flows import jobs
+from flows import jobs, visibility
 from flows.calendar import BusinessCalendar
 from flows.commands import BUSY
 from flows.conversation import ConversationFlow
@@ -36,9 +36,10 @@ from flows.digest import next_digest_at
 from flows.directory import Directory
 from flows.home import home_view
 from flows.inbound import Inbound, Platform
-from flows.lifecycle import FINAL, RequestFlow
+from flows.lifecycle import RequestFlow
 from flows.messages import Message
 from flows.request import Request
+from flows.visibility import Query
 from flows.wire import decode_inbound, decode_message, encode_inbound
 from store.base import Conflict, Job, Outgoing, Store
 
@@ -61,10 +62,16 @@ class Services:
     lifecycle: RequestFlow
     metrics: Metrics
 
-    async def open_requests(self) -> list[Request]:
-        """Requests not yet ended (ended ones are filtered by the store's state index)."""
-        stored = await self.store.list_requests(exclude_states=FINAL)
-        return [Request.model_validate(v.data) for v in stored]
+    async def find(self, *queries: Query) -> list[Request]:
+        """The requests matching any of ``queries``, in reference order, each read once from
+        the store's state and requester indexes."""
+        found: dict[str, Request] = {}
+        for query in queries:
+            stored = await self.store.list_requests(states=query.states, requester=query.requester)
+            for versioned in stored:
+                request = Request.model_validate(versioned.data)
+                found[request.ref] = request
+        return [found[ref] for ref in sorted(found)]
 
 
 class Engine:
@@ -165,7 +172,8 @@ class Engine:
     async def home(self, platform: Platform, user_id: str, tenant: str) -> list[Message]:
         """Home/status cards for this person."""
         officer = self.directory.by_platform(platform, user_id, tenant)
-        requests = await self.services.open_requests()
+        queries = visibility.home(officer, self.directory) if officer else []
+        requests = await self.services.find(*queries)
         return home_view(officer, requests, self.directory, self.settings.service.zone)
 
     # --- timers ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.unit import Unit
-from flows import idle, jobs
+from flows import idle, jobs, visibility
 from flows.conversation import ConversationContext, Session
 from flows.digest import next_digest_at
 from flows.lifecycle import LifecycleContext
@@ -62,7 +62,7 @@ class JobTable:
         unit.apply(step.effects, ref)
 
     async def _digest(self, unit: Unit, job: Job) -> None:
-        requests = await self.s.open_requests()
+        requests = await self.s.find(visibility.digest())
         unit.apply(self.s.lifecycle.digest(requests, self._lifecycle(unit)))
         zone, at = self.s.settings.service.zone, self.s.settings.timers.ig_digest_at
         due = next_digest_at(unit.now, zone, at).timestamp()

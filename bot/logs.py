@@ -67,6 +67,17 @@ def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     return logger
 
 
+QUIET_LIBRARIES = (
+    "transitions",
+    "botbuilder",
+    "msrest",
+    "msal",
+    "urllib3",
+    "slack_sdk",
+    "slack_bolt",
+)
+
+
 def _route_stdlib_logging(level: int) -> None:
     """Libraries' stdlib log records (aiohttp's access log …) as JSON lines too."""
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -83,8 +94,9 @@ def _route_stdlib_logging(level: int) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    # ``transitions`` logs two INFO lines per state change; the audit log already says what
-    # changed, so they only drown the service log (kept at debug level).
-    logging.getLogger("transitions").setLevel(max(level, logging.WARNING))
-    if level <= logging.DEBUG:
-        logging.getLogger("transitions").setLevel(logging.DEBUG)
+    # Libraries log at WARNING unless debugging is asked for: ``transitions`` writes two INFO
+    # lines per state change (the audit log already says what changed), the HTTP clients one
+    # per call. What stays is one line per event: aiohttp's access log.
+    quiet = logging.DEBUG if level <= logging.DEBUG else max(level, logging.WARNING)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.unit import Unit
-from flows import commands, idle
+from flows import commands, idle, visibility
 from flows.conversation import ConversationContext, Session, Submission
 from flows.directory import Officer
 from flows.home import home_view, may_see_timeline, timeline_card
@@ -95,8 +95,9 @@ class Router:
         await self._converse(unit, inbound, session, loaded)
 
     async def _home(self, unit: Unit, inbound: Inbound, actor: Actor, *, hint: bool) -> None:
-        requests = await self.s.open_requests()
-        unit.reply(*home_view(actor.officer, requests, self.s.directory, self._zone))
+        officer = actor.officer
+        requests = await self.s.find(*visibility.home(officer, self.s.directory)) if officer else []
+        unit.reply(*home_view(officer, requests, self.s.directory, self._zone))
         if hint and actor.officer is not None and actor.officer.has_role("requester"):
             unit.reply(commands.START_HINT)
 
@@ -108,7 +109,8 @@ class Router:
             return None
         if drafting and explicit is None:
             return None
-        return commands.awaiting_answer(await self.s.open_requests(), actor.officer.id)
+        mine = await self.s.find(visibility.awaiting_answer(actor.officer.id))
+        return commands.awaiting_answer(mine, actor.officer.id)
 
     async def _relay_answer(self, unit: Unit, request: Request, actor: Actor, text: str) -> None:
         await self._request_call(

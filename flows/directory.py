@@ -6,10 +6,11 @@ tenant, or the officer id in the web console): never on a display name or a loos
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Role = Literal["requester", "spoc", "ig", "manager"]
 
@@ -68,28 +69,65 @@ class Rota(_Strict):
     fallback: str | None = Field(default=None, description="who is alerted when nobody answers")
 
 
+Identity = tuple[str, str, str]
+"""(platform, user id, tenant): how a person is known on one platform."""
+
+
+def identities(officer: Officer) -> list[Identity]:
+    """Every stable platform identity of an officer (web: the officer id itself)."""
+    found: list[Identity] = [("web", officer.id, "")]
+    if officer.slack:
+        found.append(("slack", officer.slack.user, officer.slack.team))
+    if officer.teams:
+        found.append(("teams", officer.teams.aad_object_id, officer.teams.tenant_id))
+    return found
+
+
 class Directory(_Strict):
+    """Lookups by id, identity, manager and role are maps built once when the directory is
+    loaded, so a message costs the same at 17 officers as at 2,000."""
+
     organisations: tuple[Organisation, ...] = ()
     officers: tuple[Officer, ...] = ()
     spoc: Rota = Rota()
+    _by_id: dict[str, Officer] = PrivateAttr(default_factory=dict)
+    _by_identity: dict[Identity, Officer] = PrivateAttr(default_factory=dict)
+    _orgs: dict[str, Organisation] = PrivateAttr(default_factory=dict)
+    _reports: dict[str, tuple[Officer, ...]] = PrivateAttr(default_factory=dict)
+    _roles: dict[str, tuple[Officer, ...]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Reversed: the first of duplicate ids wins, as a scan would find it.
+        self._by_id = {o.id: o for o in reversed(self.officers)}
+        self._by_identity = {i: o for o in reversed(self.officers) for i in identities(o)}
+        self._orgs = {o.code: o for o in reversed(self.organisations)}
+        reports: dict[str, list[Officer]] = {}
+        roles: dict[str, list[Officer]] = {}
+        for officer in self.officers:
+            if officer.manager:
+                reports.setdefault(officer.manager, []).append(officer)
+            for role in officer.roles:
+                roles.setdefault(role, []).append(officer)
+        self._reports = {k: tuple(v) for k, v in reports.items()}
+        self._roles = {k: tuple(v) for k, v in roles.items()}
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose lookups are rebuilt from its own (possibly updated) officers."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.model_post_init(None)
+        return copied
 
     def officer(self, officer_id: str) -> Officer | None:
-        return next((o for o in self.officers if o.id == officer_id), None)
+        return self._by_id.get(officer_id)
 
     def organisation(self, code: str) -> Organisation | None:
-        return next((o for o in self.organisations if o.code == code), None)
+        return self._orgs.get(code)
 
     def by_platform(self, platform: str, user_id: str, tenant: str) -> Officer | None:
         """The officer behind a stable platform identity, or None."""
-        for officer in self.officers:
-            if platform == "web" and officer.id == user_id:
-                return officer
-            if platform == "slack" and officer.slack == SlackIdentity(user=user_id, team=tenant):
-                return officer
-            teams = TeamsIdentity(aad_object_id=user_id, tenant_id=tenant)
-            if platform == "teams" and officer.teams == teams:
-                return officer
-        return None
+        if platform == "web":
+            return self._by_id.get(user_id)
+        return self._by_identity.get((platform, user_id, tenant))
 
     def acts_for(self, officer: Officer) -> tuple[str, ...]:
         """Organisations the officer may request for: their own plus those it covers."""
@@ -97,10 +135,10 @@ class Directory(_Strict):
         return (officer.org, *(own.covers if own else ()))
 
     def with_role(self, role: Role) -> tuple[Officer, ...]:
-        return tuple(o for o in self.officers if role in o.roles)
+        return self._roles.get(role, ())
 
     def reports_of(self, manager_id: str) -> tuple[Officer, ...]:
-        return tuple(o for o in self.officers if o.manager == manager_id)
+        return self._reports.get(manager_id, ())
 
 
 def find_problems(directory: Directory, today: date) -> list[str]:

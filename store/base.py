@@ -219,9 +219,17 @@ class Store(Protocol):
         ``expected_version``. Of N concurrent updates from the same version exactly one wins."""
         ...
 
-    async def list_requests(self, exclude_states: Collection[str] = ()) -> list[Versioned]:
-        """Requests in reference order, leaving out those whose ``state`` key is one of
-        ``exclude_states`` (the store indexes the state, so ended requests cost nothing)."""
+    async def list_requests(
+        self,
+        exclude_states: Collection[str] = (),
+        *,
+        states: Collection[str] | None = None,
+        requester: str | None = None,
+    ) -> list[Versioned]:
+        """Requests in reference order: only those in ``states`` and of ``requester`` when
+        given, leaving out ``exclude_states``. The store indexes state and requester, so a
+        filter on either reads (and decrypts) only the requests that match, however long the
+        history: per-message paths filter, only reports list everything."""
         ...
 
     # references -------------------------------------------------------------------------

@@ -29,11 +29,29 @@ AUDIT_LOG = PREFIX + "audit"  # list of JSON entries, oldest first
 JOB_PREFIX = PREFIX + "job:"  # + job id -> hash (kind, due_at, payload, attempts, lease)
 AUDIT_HEAD = PREFIX + "audit:head"  # JSON of the newest audit entry (the chain head)
 LAYOUT = PREFIX + "layout"  # version of this key layout, for migrations at open
+REQUESTS_BY_STATE = PREFIX + "requests-in:"  # + state -> set of references in that state
+REQUESTS_BY_REQUESTER = PREFIX + "requests-of:"  # + officer id -> set of their references
+AUDIT_BY_REF = PREFIX + "audit-of:"  # + reference -> list of that request's entries (JSON)
 OUTBOX_SEQ = PREFIX + "outbox:seq"  # counter giving outbox entries their seq
 OUTBOX_READY = PREFIX + "outbox:ready"  # sorted set: recipient scored by its head's due time
 OUTBOX_DEAD = PREFIX + "outbox:dead"  # hash: entry id -> JSON of the dead entry
 OUTBOX_ENTRY_PREFIX = PREFIX + "outbox:entry:"  # + id -> hash (see ``outbox_entry_key``)
 OUTBOX_QUEUE_PREFIX = PREFIX + "outbox:queue:"  # + recipient -> see ``outbox_queue_key``
+
+
+def state_set_key(state: str) -> str:
+    """The references of requests in ``state``."""
+    return REQUESTS_BY_STATE + state
+
+
+def requester_set_key(officer_id: str) -> str:
+    """The references of one requester's requests (every state)."""
+    return REQUESTS_BY_REQUESTER + officer_id
+
+
+def audit_ref_key(ref: str) -> str:
+    """One request's audit entries, in chain order (copies of the chain's lines)."""
+    return AUDIT_BY_REF + ref
 
 
 def session_key(key: str) -> str:

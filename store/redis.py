@@ -70,28 +70,48 @@ from store.crypto import (
 )
 
 LOCK_POLL_SECONDS = 0.02
-LAYOUT_VERSION = 2  # 2: sessions are hashes (version, token)
+LAYOUT_VERSION = 3  # 2: sessions are hashes (version, token); 3: request and audit indexes
+INDEX_PREFIXES = (k.REQUESTS_BY_STATE, k.REQUESTS_BY_REQUESTER)
 
 RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
-CREATE_REQUEST = """
+INDEX_REQUEST = """
+-- Keep the per-state and per-requester sets of references in step with the state hash.
+local function index_request(states, ref, state, requester, by_state, by_requester)
+  local old = redis.call('HGET', states, ref)
+  if old and old ~= state then redis.call('SREM', by_state .. old, ref) end
+  redis.call('SADD', by_state .. state, ref)
+  if requester ~= '' then redis.call('SADD', by_requester .. requester, ref) end
+  redis.call('HSET', states, ref, state)
+end
+"""
+
+# ARGV: doc, ref, state, requester, state-set prefix, requester-set prefix.
+CREATE_REQUEST = (
+    INDEX_REQUEST
+    + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'version', 1, 'doc', ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+index_request(KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
 """
+)
 
-UPDATE_REQUEST = """
+# ARGV: expected version, doc, ref, state, requester, state-set prefix, requester-set prefix.
+UPDATE_REQUEST = (
+    INDEX_REQUEST
+    + """
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+index_request(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 return 1
 """
+)
 
 # Re-sealing must not overwrite a concurrent write: swap only if the old text is unchanged.
 # ARGV: field, old text, new text.
@@ -192,7 +212,9 @@ return 1
 # head. ARGV[1]: the plan as JSON (see ``RedisStore._plan``). Checks first, then writes, so
 # a refused commit writes nothing. Replies {'ok', {seq, kept lease (1/0), …}} per outbox
 # entry, {'conflict', why}, {'error', why} or {'audit', the current head entry's JSON}.
-COMMIT = """
+COMMIT = (
+    INDEX_REQUEST
+    + """
 local plan = cjson.decode(ARGV[1])
 local done = plan.done
 if done and redis.call('HGET', done.key, 'lease') ~= done.lease then
@@ -230,7 +252,7 @@ for _, d in ipairs(plan.docs) do
   redis.call('HSET', d.key, d.field, d.value, 'version', d.version)
   if d.ref then
     redis.call('SADD', KEYS[2], d.ref)
-    redis.call('HSET', KEYS[3], d.ref, d.state)
+    index_request(KEYS[3], d.ref, d.state, d.requester, plan.by_state, plan.by_requester)
   end
 end
 for _, c in ipairs(plan.cancel) do
@@ -259,11 +281,15 @@ for _, e in ipairs(plan.outbox) do
   out[#out + 1] = kept
 end
 if audit then
-  for _, line in ipairs(audit.entries) do redis.call('RPUSH', KEYS[6], line) end
+  for i, line in ipairs(audit.entries) do
+    redis.call('RPUSH', KEYS[6], line)
+    if audit.refs[i] ~= '' then redis.call('RPUSH', plan.audit_of .. audit.refs[i], line) end
+  end
   redis.call('SET', KEYS[7], audit.entries[#audit.entries])
 end
 return {'ok', out}
 """
+)
 
 # Outbox scripts. KEYS[1]: the ready set (recipient scored by its head entry's due time).
 # ARGV[1], ARGV[2]: the entry-hash and queue prefixes.
@@ -447,8 +473,11 @@ class RedisStore:
             *_, head, last, layout = await pipe.execute()
         if head or last:  # no head key: a store older than it, whose head is the last entry
             self._head = from_json(_s(head or last))
-        if layout is None or int(layout) < LAYOUT_VERSION:
+        if layout is None or int(layout) < 2:
             await self._migrate_sessions()
+        if layout is None or int(layout) < LAYOUT_VERSION:
+            await self._index_requests()
+            await self._index_audit()
             await self._redis.set(k.LAYOUT, LAYOUT_VERSION)
 
     async def _migrate_sessions(self) -> None:
@@ -456,6 +485,36 @@ class RedisStore:
         pattern = k.session_key("") + "*"
         async for name in self._redis.scan_iter(match=pattern, count=500, _type="string"):
             await self._migrate_session(keys=[name])
+
+    async def _index_requests(self) -> None:
+        """Stores older than the indexes: fill the per-state and per-requester sets."""
+        states = {_s(r): _s(v) for r, v in (await self._redis.hgetall(k.REQUEST_STATES)).items()}
+        refs = sorted(states)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.hget(k.request_key(ref), "doc")
+            rows = await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref, doc in zip(refs, rows, strict=True):
+                pipe.sadd(k.state_set_key(states[ref]), ref)
+                requester = str(json.loads(_s(doc)).get("requester", "")) if doc else ""
+                if requester:
+                    pipe.sadd(k.requester_set_key(requester), ref)
+            await pipe.execute()
+
+    async def _index_audit(self) -> None:
+        """Stores older than the indexes: each request's audit entries in a list of its own."""
+        grouped: dict[str, list[str]] = {}
+        for row in await self._redis.lrange(k.AUDIT_LOG, 0, -1):
+            line = _s(row)
+            ref = from_json(line).ref
+            if ref:
+                grouped.setdefault(ref, []).append(line)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for ref, lines in grouped.items():
+                pipe.delete(k.audit_ref_key(ref))
+                pipe.rpush(k.audit_ref_key(ref), *lines)
+            await pipe.execute()
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -506,7 +565,8 @@ class RedisStore:
             entries = self._link(work.audit)
             if entries:
                 prev = entries[0].prev_hash if entries[0].seq > 1 else ""
-                plan["audit"] = {"prev": prev, "entries": [to_json(e) for e in entries]}
+                lines, refs = [to_json(e) for e in entries], [e.ref for e in entries]
+                plan["audit"] = {"prev": prev, "entries": lines, "refs": refs}
             args = [json.dumps(plan, ensure_ascii=False)]
             status, detail = await self._commit(keys=keys, args=args)
             if status == "ok":
@@ -551,6 +611,7 @@ class RedisStore:
                 "value": seal_request(c, r.key, r.data),
                 "ref": r.key,
                 "state": _state(r.data),
+                "requester": str(r.data.get("requester", "")),
             }
             for r in work.requests
         ]
@@ -558,6 +619,9 @@ class RedisStore:
         if len(set(ids)) != len(ids):
             raise StoreError("outbox entry ids must be unique within a unit of work")
         plan: dict[str, Any] = {
+            "by_state": k.REQUESTS_BY_STATE,
+            "by_requester": k.REQUESTS_BY_REQUESTER,
+            "audit_of": k.AUDIT_BY_REF,
             "docs": docs,
             "cancel": [{"key": k.job_key(i), "id": i} for i in work.cancel],
             "schedule": [
@@ -747,7 +811,8 @@ class RedisStore:
         """Insert at version 1; ``AlreadyExists`` if taken."""
         doc = seal_request(self._cipher, ref, data)
         keys = [k.request_key(ref), k.REQUEST_INDEX, k.REQUEST_STATES]
-        if not await self._create(keys=keys, args=[doc, ref, _state(data)]):
+        args = [doc, ref, _state(data), str(data.get("requester", "")), *INDEX_PREFIXES]
+        if not await self._create(keys=keys, args=args):
             raise AlreadyExists(f"request {ref} already exists")
 
     async def get_request(self, ref: str) -> Versioned | None:
@@ -760,17 +825,20 @@ class RedisStore:
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set in one script."""
         doc = seal_request(self._cipher, ref, data)
-        args = [str(expected_version), doc, ref, _state(data)]
+        requester = str(data.get("requester", ""))
+        args = [str(expected_version), doc, ref, _state(data), requester, *INDEX_PREFIXES]
         return bool(await self._update(keys=[k.request_key(ref), k.REQUEST_STATES], args=args))
 
-    async def list_requests(self, exclude_states: Collection[str] = ()) -> list[Versioned]:
-        """Requests in reference order; the state hash spares decrypting excluded ones."""
-        refs = sorted(_s(ref) for ref in await self._redis.smembers(k.REQUEST_INDEX))
-        if exclude_states:
-            states = {
-                _s(r): _s(v) for r, v in (await self._redis.hgetall(k.REQUEST_STATES)).items()
-            }
-            refs = [ref for ref in refs if states.get(ref) not in exclude_states]
+    async def list_requests(
+        self,
+        exclude_states: Collection[str] = (),
+        *,
+        states: Collection[str] | None = None,
+        requester: str | None = None,
+    ) -> list[Versioned]:
+        """Requests in reference order. A filter on ``requester`` or ``states`` reads only the
+        matching references from their sets; with neither, every reference is listed."""
+        refs = await self._matching(exclude_states, states, requester)
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:
                 pipe.hmget(k.request_key(ref), ["doc", "version"])
@@ -780,6 +848,30 @@ class RedisStore:
             for ref, (doc, version) in zip(refs, rows, strict=True)
             if doc is not None
         ]
+
+    async def _matching(
+        self, exclude: Collection[str], states: Collection[str] | None, requester: str | None
+    ) -> list[str]:
+        if requester is not None:
+            refs = sorted(map(_s, await self._redis.smembers(k.requester_set_key(requester))))
+            if states is None and not exclude:
+                return refs
+            found = await self._redis.hmget(k.REQUEST_STATES, refs) if refs else []
+            return [
+                ref
+                for ref, state in zip(refs, found, strict=True)
+                if state is not None
+                and (states is None or _s(state) in states)
+                and _s(state) not in exclude
+            ]
+        if states is not None:
+            chosen = [k.state_set_key(state) for state in states if state not in exclude]
+            return sorted(map(_s, await self._redis.sunion(chosen))) if chosen else []
+        refs = sorted(_s(ref) for ref in await self._redis.smembers(k.REQUEST_INDEX))
+        if exclude:
+            known = {_s(r): _s(v) for r, v in (await self._redis.hgetall(k.REQUEST_STATES)).items()}
+            refs = [ref for ref in refs if known.get(ref) not in exclude]
+        return refs
 
     async def next_reference_number(self, prefix: str, year: int) -> int:
         """INCR on a per-prefix, per-year counter."""
@@ -919,8 +1011,8 @@ class RedisStore:
 
     async def audit_entries(self, ref: str | None = None) -> list[AuditEntry]:
         """The chain oldest first, optionally only one reference's entries."""
-        entries = [from_json(_s(row)) for row in await self._redis.lrange(k.AUDIT_LOG, 0, -1)]
-        return entries if ref is None else [e for e in entries if e.ref == ref]
+        source = k.AUDIT_LOG if ref is None else k.audit_ref_key(ref)
+        return [from_json(_s(row)) for row in await self._redis.lrange(source, 0, -1)]
 
     # keys -------------------------------------------------------------------------------
 

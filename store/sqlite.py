@@ -111,6 +111,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE {k.T_REQUESTS} ADD COLUMN state TEXT")
         conn.execute(f"UPDATE {k.T_REQUESTS} SET state = json_extract(doc, '$.state')")
     conn.execute(f"CREATE INDEX IF NOT EXISTS {k.T_REQUESTS}_state ON {k.T_REQUESTS} (state)")
+    if "requester" not in columns:
+        conn.execute(f"ALTER TABLE {k.T_REQUESTS} ADD COLUMN requester TEXT")
+        conn.execute(f"UPDATE {k.T_REQUESTS} SET requester = json_extract(doc, '$.requester')")
+    conn.execute(
+        f"CREATE INDEX IF NOT EXISTS {k.T_REQUESTS}_requester ON {k.T_REQUESTS} (requester, state)"
+    )
     columns = {row[1] for row in conn.execute(f"PRAGMA table_info({k.T_SESSIONS})")}
     if columns and "version" not in columns:
         conn.execute(f"ALTER TABLE {k.T_SESSIONS} ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
@@ -280,10 +286,13 @@ class SqliteStore:
     async def create_request(self, ref: str, data: Document) -> None:
         """Insert at version 1; ``AlreadyExists`` if taken."""
         doc = seal_request(self._cipher, ref, data)
-        sql = f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state) VALUES (?, 1, ?, ?)"
-        state = str(data.get("state", ""))
+        sql = (
+            f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state, requester) "
+            "VALUES (?, 1, ?, ?, ?)"
+        )
+        state, requester = str(data.get("state", "")), str(data.get("requester", ""))
         try:
-            await self._tx(lambda c: c.execute(sql, (ref, doc, state)))
+            await self._tx(lambda c: c.execute(sql, (ref, doc, state, requester)))
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"request {ref} already exists") from None
 
@@ -305,13 +314,29 @@ class SqliteStore:
         cursor = await self._tx(lambda c: c.execute(sql, (doc, state, ref, expected_version)))
         return cursor.rowcount == 1
 
-    async def list_requests(self, exclude_states: Collection[str] = ()) -> list[Versioned]:
-        """Requests in reference order; excluded states are filtered by the indexed column."""
-        excluded = tuple(exclude_states)
-        marks = ",".join("?" * len(excluded))
-        where = f"WHERE state IS NULL OR state NOT IN ({marks})" if excluded else ""
+    async def list_requests(
+        self,
+        exclude_states: Collection[str] = (),
+        *,
+        states: Collection[str] | None = None,
+        requester: str | None = None,
+    ) -> list[Versioned]:
+        """Requests in reference order, filtered on the indexed state and requester columns
+        (a filter on ``states``/``requester`` reads only the rows that match)."""
+        clauses, args = [], []
+        if states is not None:
+            clauses.append(f"state IN ({','.join('?' * len(states))})")
+            args += list(states)
+        if requester is not None:
+            clauses.append("requester = ?")
+            args.append(requester)
+        if exclude_states:
+            marks = ",".join("?" * len(exclude_states))
+            clauses.append(f"(state IS NULL OR state NOT IN ({marks}))")
+            args += list(exclude_states)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT ref, doc, version FROM {k.T_REQUESTS} {where} ORDER BY ref"
-        rows = await self._run(lambda c: c.execute(sql, excluded).fetchall())
+        rows = await self._run(lambda c: c.execute(sql, args).fetchall())
         return [Versioned(open_request(self._cipher, r[0], r[1]), r[2]) for r in rows]
 
     async def next_reference_number(self, prefix: str, year: int) -> int:
@@ -624,9 +649,12 @@ def _write_session(conn: sqlite3.Connection, change: Change, token: str) -> None
 def _write_request(conn: sqlite3.Connection, change: Change, doc: str) -> None:
     state = str(change.data.get("state", ""))
     if change.expected_version == 0:
-        sql = f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state) VALUES (?, 1, ?, ?)"
+        sql = (
+            f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state, requester) "
+            "VALUES (?, 1, ?, ?, ?)"
+        )
         try:
-            conn.execute(sql, (change.key, doc, state))
+            conn.execute(sql, (change.key, doc, state, str(change.data.get("requester", ""))))
         except sqlite3.IntegrityError:
             raise Conflict(f"request {change.key} exists already") from None
         return

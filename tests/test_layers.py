@@ -29,7 +29,7 @@ def imports_of(package: str) -> dict[str, set[str]]:
     ("package", "forbidden"),
     [
         ("flows", {"bot", "adapters", "store", *IO_LIBRARIES}),
-        ("adapters", {"bot"}),
+        ("adapters", {"bot", "store"}),
         ("store", {"bot", "adapters", "flows"}),
     ],
 )

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import Handler
+from adapters.base import AddressBook, Handler
 from adapters.slack.app import bolt_app
-from adapters.slack.sender import AddressBook, SlackSender, log, web_client
+from adapters.slack.sender import SlackSender, log, web_client
 from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketModeRunner
 
@@ -38,6 +40,7 @@ def install(
     bolt = bolt_app(handler, sender, settings.signing_secret)
     app[BOLT] = bolt
     app.router.add_post(PATH, endpoint(bolt, settings.signing_secret))
+    app.cleanup_ctx.append(_shared_session(sender.client))
     if settings.app_token:
         app.cleanup_ctx.append(_socket_mode_context(bolt, settings.app_token))
     return sender
@@ -79,6 +82,24 @@ def endpoint(
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     return handle
+
+
+def _shared_session(
+    client: AsyncWebClient,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """One HTTP session (and its kept-alive connections) for every Web API call while the
+    application runs, instead of a new connection and TLS handshake per message."""
+
+    async def context(_: web.Application) -> AsyncIterator[None]:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        client.session = session
+        try:
+            yield
+        finally:
+            client.session = None
+            await session.close()
+
+    return context
 
 
 def _socket_mode_context(

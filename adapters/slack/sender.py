@@ -8,7 +8,7 @@ and dropped connections (slack_sdk's retry handlers).
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -19,12 +19,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from structlog import get_logger
 
-from adapters.base import Address, Handle, Unreachable
+from adapters.base import Address, AddressBook, Handle, Unreachable
 from adapters.slack import blocks
 from adapters.slack.escape import mrkdwn
 from flows.inbound import Platform
 from flows.messages import Form, Message
-from store.base import Document
 
 log = get_logger(component="slack")
 UNREACHABLE_ERRORS = frozenset(
@@ -40,13 +39,6 @@ UNREACHABLE_ERRORS = frozenset(
     }
 )
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
-
-
-class AddressBook(Protocol):
-    """The part of ``store.base.Store`` the sender uses (DM channel ids)."""
-
-    async def save_address(self, platform: str, key: str, address: Document) -> None: ...
-    async def load_address(self, platform: str, key: str) -> Document | None: ...
 
 
 def quiet_logger(name: str) -> logging.Logger:

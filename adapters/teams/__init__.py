@@ -18,14 +18,13 @@ from botbuilder.integration.aiohttp import (
 )
 from structlog import get_logger
 
-from adapters.base import AdapterConfigError, Handler, Hosting, NotStored
+from adapters.base import AdapterConfigError, AddressBook, Handler, Hosting, NotStored
 from adapters.network import is_loopback
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
 from adapters.teams.sender import TeamsSender
 from adapters.teams.settings import TeamsSettings
-from store.base import Store
 
 log = get_logger(component="teams")
 ROUTE = "/api/messages"
@@ -42,7 +41,7 @@ def install(
     handler: Handler,
     settings: TeamsSettings,
     service: Hosting,
-    store: Store,
+    store: AddressBook,
     *,
     backoff: Backoff | None = None,
 ) -> TeamsSender:

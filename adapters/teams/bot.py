@@ -55,7 +55,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
             raise NotStored(type(error).__name__) from error
         if inbound is None:
             return
-        log.info(
+        log.debug(
             "teams_inbound", kind=inbound.kind, action=inbound.action, activity=inbound.event_id
         )
         receipt = await self._handler.receive(inbound)

@@ -25,7 +25,7 @@ from typing import Any, cast
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 
-from store.base import Store
+from adapters.base import AddressBook
 
 PLATFORM = "teams"
 SHAPE = "oohbot.teams.reference/1"
@@ -155,7 +155,7 @@ def _without_empty(**values: Any) -> dict[str, Any]:
 class References:
     """Reads and writes conversation references; skips writes that would change nothing."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: AddressBook) -> None:
         self._store = store
         self._written: dict[str, dict[str, Any]] = {}
 

@@ -160,8 +160,6 @@ async def test_random_kills_during_a_busy_night_lose_nothing(
 ) -> None:
     aof = request.getfixturevalue("aof_redis") if kind == "redis" else None
     live = Live(tmp_path, store_url(kind, tmp_path, aof), recorder, REQUESTERS)
-    live.start("serve")
-    await live.healthy("serve")
     chance = random.Random(f"kills-{kind}")
     kills = 0
 
@@ -175,6 +173,8 @@ async def test_random_kills_during_a_busy_night_lose_nothing(
             await live.healthy("serve")
 
     try:
+        live.start("serve")
+        await live.healthy("serve")
         async with aiohttp.ClientSession() as session:
             slack = Slack(live, session, ["serve"])
             killing = asyncio.create_task(killer())
@@ -196,8 +196,6 @@ async def test_redis_outage_acknowledges_nothing_it_drops(
     """Redis SIGKILLed and back 1-5 s later, three times: events during the outage are refused
     (Slack sends them again) and every one is answered afterwards."""
     live = Live(tmp_path, aof_redis.url, recorder, REQUESTERS)
-    live.start("serve")
-    await live.healthy("serve")
 
     async def outages() -> None:
         for pause in (1.0, 3.0, 5.0):
@@ -207,6 +205,8 @@ async def test_redis_outage_acknowledges_nothing_it_drops(
             aof_redis.start()
 
     try:
+        live.start("serve")
+        await live.healthy("serve")
         async with aiohttp.ClientSession() as session:
             slack = Slack(live, session, ["serve"])
             outage = asyncio.create_task(outages())
@@ -227,13 +227,13 @@ async def test_two_servers_and_two_workers_share_one_redis(
     """Events spread over two ``serve --no-worker`` replicas, timers and leftovers over two
     ``oohbot worker`` processes; two SPOC clicks race on different replicas: one decision."""
     live = Live(tmp_path, aof_redis.url, recorder, 4)
-    for name in ("a", "b"):
-        live.start(name, "serve", "--no-worker")
-    for name in ("w1", "w2"):
-        live.start(name, "worker")
-    await live.healthy("a")
-    await live.healthy("b")
     try:
+        for name in ("a", "b"):
+            live.start(name, "serve", "--no-worker")
+        for name in ("w1", "w2"):
+            live.start(name, "worker")
+        await live.healthy("a")
+        await live.healthy("b")
         async with aiohttp.ClientSession() as session:
             slack = Slack(live, session, ["a", "b"])
             people = await night_of_requests(live, slack)

@@ -425,3 +425,35 @@ def test_an_older_sqlite_file_gains_the_state_index(tmp_path: Any) -> None:
         _migrate(conn)
         rows = conn.execute(f"SELECT state FROM {k.T_REQUESTS}").fetchall()
     assert rows == [("closed",)]
+
+
+async def test_an_older_redis_store_gains_the_request_and_audit_indexes(
+    redis_url: str,
+) -> None:
+    """A store written before the indexes: they are built when it is next opened."""
+    import json as _json
+
+    import redis as sync_redis
+
+    from store import keys as k
+    from store.redis import RedisStore
+
+    cipher = Cipher.from_strings([KEY_A])
+    first = RedisStore(redis_url, cipher)
+    await first.open()
+    await first.create_request("A/1/2026", request_doc("A/1/2026", state="paged"))
+    await first.append_audit(T0, "x", "request.paged", "A/1/2026", {})
+    await first.close()
+    raw = sync_redis.Redis.from_url(redis_url)
+    for key in raw.scan_iter(match="oohbot:requests-*"):
+        raw.delete(key)
+    for key in raw.scan_iter(match="oohbot:audit-of:*"):
+        raw.delete(key)
+    raw.set(k.LAYOUT, 2)
+    again = RedisStore(redis_url, cipher)
+    await again.open()
+    found = await again.list_requests(states=["paged"], requester="off-1")
+    assert [v.data["ref"] for v in found] == ["A/1/2026"]
+    assert [e.action for e in await again.audit_entries("A/1/2026")] == ["request.paged"]
+    assert _json.loads(raw.get(k.LAYOUT) or "0") == 3
+    await again.close()

@@ -320,3 +320,50 @@ async def test_key_rotation_reseals_inbox_and_outbox(backend: Backend) -> None:
     assert pending.payload["event"] == {"text": CANARY}
     assert [e.id for e in await only_new.outbox_entries()] == ["m1"]
     assert [e.id for e in await only_new.dead_outbox()] == ["m2"]
+
+
+# indexes ----------------------------------------------------------------------------------
+
+
+def refs(found: list[Any]) -> list[str]:
+    return [v.data["ref"] for v in found]
+
+
+async def test_requests_are_found_by_state_and_requester(store: Store) -> None:
+    rows = [
+        ("A/1/2026", "paged", "ann"),
+        ("A/2/2026", "info_requested", "ann"),
+        ("A/3/2026", "closed", "ann"),
+        ("A/4/2026", "paged", "bob"),
+    ]
+    for ref, state, who in rows[:2]:
+        await store.create_request(ref, {**doc(ref, state), "requester": who})
+    await store.commit(
+        UnitOfWork(requests=[Change(r, {**doc(r, s), "requester": w}, 0) for r, s, w in rows[2:]])
+    )
+    assert refs(await store.list_requests(states=["paged"])) == ["A/1/2026", "A/4/2026"]
+    assert refs(await store.list_requests(requester="ann")) == ["A/1/2026", "A/2/2026", "A/3/2026"]
+    mine = await store.list_requests(requester="ann", states=["paged", "info_requested"])
+    assert refs(mine) == ["A/1/2026", "A/2/2026"]
+    assert refs(await store.list_requests(["closed"], requester="ann")) == ["A/1/2026", "A/2/2026"]
+    assert await store.list_requests(states=[]) == []
+    # A state change moves the request between the indexes, through either write path.
+    assert await store.update_request(
+        "A/1/2026", {**doc("A/1/2026", "closed"), "requester": "ann"}, 1
+    )
+    await store.commit(
+        UnitOfWork(
+            requests=[Change("A/4/2026", {**doc("A/4/2026", "approved"), "requester": "bob"}, 1)]
+        )
+    )
+    assert await store.list_requests(states=["paged"]) == []
+    assert refs(await store.list_requests(states=["closed"])) == ["A/1/2026", "A/3/2026"]
+    assert refs(await store.list_requests(requester="bob", states=["approved"])) == ["A/4/2026"]
+
+
+async def test_one_requests_audit_entries_come_from_its_own_index(store: Store) -> None:
+    await store.commit(UnitOfWork(audit=[audit("a", "R1"), audit("b", "R2"), audit("c", "")]))
+    await store.append_audit(T0, "x", "d", "R1", {})
+    assert [e.action for e in await store.audit_entries("R1")] == ["a", "d"]
+    assert [e.action for e in await store.audit_entries("R2")] == ["b"]
+    assert [e.action for e in await store.audit_entries()] == ["a", "b", "c", "d"]
