@@ -99,7 +99,7 @@ def build_app(
     app[BACKGROUND] = []
     app[KEY_IDS] = tuple(key_ids)
     _health_routes(app)
-    _install_platforms(app, settings, engine, store, directory, _advance(clock, worker))
+    _install_platforms(app, settings, engine, store, directory, clock, _advance(clock, worker))
     app.on_startup.append(_start_digest)
     app.cleanup_ctx.append(_gauges_context(clock, STORE_GAUGES_EVERY))
     if run_worker:
@@ -113,6 +113,7 @@ def _install_platforms(
     engine: Engine,
     store: Store,
     directory: Directory,
+    clock: Clock,
     advance: Callable[[timedelta], Awaitable[None]] | None,
 ) -> None:
     if settings.web.enabled:
@@ -126,6 +127,8 @@ def _install_platforms(
             service=settings.service,
             directory=directory,
             advance=allowed,
+            now=clock.now,
+            zone=settings.service.zone,
         )
         engine.add_sender(sender, "spoc")
     if settings.slack.enabled:

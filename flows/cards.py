@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from flows import forms
 from flows.directory import Directory
-from flows.messages import Action, Card, CardField, Text
-from flows.policy import Policy
+from flows.messages import Action, Card, CardField, Choice, Text
+from flows.policy import Policy, Timers
 from flows.request import Request
+from flows.validators import display_phone
+from flows.wording import duration, state_name, time_left
 
 if TYPE_CHECKING:
     from flows.lifecycle import LifecycleContext
@@ -96,16 +98,29 @@ def spoc_card_id(ref: str) -> str:
     return f"spoc:{ref}"
 
 
+def phone_lines(request: Request, directory: Directory) -> tuple[CardField, ...]:
+    """The number to call back (as the requester gave it) and the one the directory holds,
+    both written the same way, so the SPOC can compare them when verifying the caller."""
+    requester = directory.officer(request.requester)
+    on_record = display_phone(requester.phone) if requester and requester.phone else "-"
+    given = request.answers.get("contact_phone")
+    callback = display_phone(str(given)) if given else on_record
+    note = "" if callback == on_record else " (not the number on record)"
+    return (
+        CardField("Call-back number", f"{callback}{note}"),
+        CardField("Phone on record", on_record),
+    )
+
+
 def spoc_card(request: Request, directory: Directory, ctx: LifecycleContext) -> Card:
     """The redacted channel card (also the paged officers' DM copy); buttons while open."""
     zone = ctx.calendar.zone
-    requester = directory.officer(request.requester)
     answers = request.answers
     fields = (
         CardField("Reference", request.ref),
         CardField("Requesting organisation", _org_line(request, directory)),
         CardField("Requested by", who(directory, request.requester)),
-        CardField("Phone on record", (requester.phone if requester else "") or "-"),
+        *phone_lines(request, directory),
         CardField("Urgency grounds", labels(keys_of(answers.get("grounds")), GROUNDS)),
         CardField(
             "Information requested", labels(keys_of(answers.get("info_required")), INFO_REQUIRED)
@@ -137,14 +152,15 @@ def spoc_status(request: Request, directory: Directory, ctx: LifecycleContext) -
         verb = "Approved" if request.outcome == "approved" else "Declined"
         line = f"{verb} by {who(directory, request.decided_by)} at {hhmm(request.decided_at, zone)}"
         if request.retro_submitted_at:
-            line += f". Retrospective form received {when(request.retro_submitted_at, zone)}"
+            line += f". Written form received {when(request.retro_submitted_at, zone)}"
         return line
     if request.state == "withdrawn":
-        return f"Withdrawn by the requester at {hhmm(request.withdrawn_at, zone)}"
+        return f"{state_name('withdrawn')} by the requester at {hhmm(request.withdrawn_at, zone)}"
     if request.state == "info_requested":
-        return f"Question with the requester (asked by {who(directory, request.info[-1].asked_by)})"
+        asker = who(directory, request.info[-1].asked_by)
+        return f"{state_name('info_requested')} (asked by {asker}); waiting for the answer"
     if request.acknowledged_by:
-        return f"Acknowledged by {who(directory, request.acknowledged_by)}"
+        return f"{state_name('acknowledged')}: {who(directory, request.acknowledged_by)}"
     return _paging_status(request, directory, ctx)
 
 
@@ -152,18 +168,23 @@ def _paging_status(request: Request, directory: Directory, ctx: LifecycleContext
     if request.page_round >= ctx.timers.spoc_rota_rounds:
         fallback = directory.spoc.fallback
         alerted = f"; {post_of(directory, fallback)} alerted" if fallback else ""
-        return f"Nobody on the rota acknowledged{alerted}"
+        return f"Nobody on the rota picked it up{alerted}"
     if not request.paged:
-        return "Awaiting a SPOC"
-    return f"Paged: {post_of(directory, request.paged[-1])}"
+        return state_name("submitted")
+    return f"{state_name('paged')} (paged: {post_of(directory, request.paged[-1])})"
 
 
 # --- private messages ------------------------------------------------------------------------
 
 
-def details_message(request: Request, policy: Policy | None = None) -> Card:
-    """The full request, privately to the rota SPOC who asked (audited by the caller)."""
-    spec = forms.conversation_fields(policy or Policy())
+def details_message(
+    request: Request, directory: Directory | None = None, policy: Policy | None = None
+) -> Card:
+    """The full request, privately to the rota SPOC who asked (audited by the caller).
+    Organisations are named as the SPOC card names them, never by code."""
+    spec = forms.resolve(
+        forms.conversation_fields(policy or Policy()), _context(request, directory)
+    )
     fields = [
         CardField(label, shown) for label, shown in forms.summary_lines(request.answers, spec)
     ]
@@ -176,6 +197,16 @@ def details_message(request: Request, policy: Policy | None = None) -> Card:
         fields=tuple(fields),
         notification=f"Details of {request.ref}",
     )
+
+
+def _context(request: Request, directory: Directory | None) -> forms.FormContext:
+    codes = dict.fromkeys([request.org, request.on_behalf_of, request.answers.get("on_behalf_of")])
+    named = tuple(
+        Choice(code, org.name if directory and (org := directory.organisation(code)) else code)
+        for code in codes
+        if isinstance(code, str) and code
+    )
+    return forms.FormContext(organisations=named)
 
 
 def retro_button(ref: str) -> Action:
@@ -192,7 +223,9 @@ def outcome_card(request: Request, directory: Directory, ctx: LifecycleContext) 
     ]
     actions: tuple[Action, ...] = ()
     if request.retro_due_at is not None and request.state in {"retro_due", "retro_overdue"}:
-        fields.append(CardField("Written form due", when(request.retro_due_at, zone)))
+        due = request.retro_due_at
+        left = time_left(due, ctx.now)
+        fields.append(CardField("Written form due", f"{when(due, zone)} ({left})"))
         actions = (retro_button(request.ref),)
     return Card(
         card_id=f"outcome:{request.ref}",
@@ -228,15 +261,46 @@ def answer_text(request: Request, answer: str) -> Text:
     )
 
 
+def reminder_schedule(request: Request, timers: Timers) -> list[timedelta]:
+    """The reminders before the form's deadline that were scheduled (those still ahead when
+    the decision was made), in the order they go out."""
+    due = request.retro_due_at
+    decided = request.decided_at or request.created_at
+    if due is None:
+        return []
+    return sorted({b for b in timers.retrospective_reminders if due - b > decided}, reverse=True)
+
+
+def reminder_number(request: Request, n: int, timers: Timers) -> int:
+    """Reminder ``n`` (its place in ``timers.retrospective_reminders``) counted as the person
+    receives them: 1 for the first to arrive."""
+    schedule = reminder_schedule(request, timers)
+    before = timers.retrospective_reminders[n] if n < len(timers.retrospective_reminders) else None
+    return schedule.index(before) + 1 if before in schedule else n + 1
+
+
+def nudge_number(request: Request, n: int, timers: Timers) -> int:
+    """Overdue nudge ``n`` (1 = the overdue notice) counted after the reminders already sent,
+    so the first overdue message after two reminders is reminder 3, not "reminder 1"."""
+    return len(reminder_schedule(request, timers)) + n
+
+
 def reminder_card(request: Request, n: int, ctx: LifecycleContext) -> Card:
     """A reminder before the retrospective-form deadline."""
-    due = when(request.retro_due_at, ctx.calendar.zone)
+    zone = ctx.calendar.zone
+    due = request.retro_due_at
+    left = time_left(due, ctx.now) if due else "-"
+    number = reminder_number(request, n, ctx.timers)
     return Card(
         card_id=f"reminder:{request.ref}:{n}",
-        title=f"Written form for {request.ref} due {due}",
-        fields=(CardField("Reference", request.ref), CardField("Due", due)),
+        title=f"Written form for {request.ref} due {when(request.retro_due_at, zone)}",
+        fields=(
+            CardField("Reference", request.ref),
+            CardField("Due", f"{when(due, zone)} ({left})"),
+        ),
         actions=(retro_button(request.ref),),
-        status="The protocol needs the written form to back up the telephone request.",
+        status=f"Reminder {number}. The protocol needs the written form to back up the "
+        "telephone request.",
         notification=f"Written form for {request.ref} due soon",
     )
 
@@ -245,9 +309,14 @@ def nudge_card(
     request: Request, n: int, recipient: str, directory: Directory, ctx: LifecycleContext
 ) -> Card:
     """An overdue nudge; the requester gets the button, managers and IG see who owes it."""
-    due = when(request.retro_due_at, ctx.calendar.zone)
+    zone = ctx.calendar.zone
+    due = request.retro_due_at
     mine = recipient == request.requester
-    fields = [CardField("Reference", request.ref), CardField("Was due", due)]
+    fields = [
+        CardField("Reference", request.ref),
+        CardField("Was due", when(due, zone)),
+        CardField("Overdue by", duration(ctx.now - due) if due else "-"),
+    ]
     if not mine:
         fields.append(CardField("Owed by", who(directory, request.requester)))
     return Card(
@@ -255,8 +324,17 @@ def nudge_card(
         title=f"Written form for {request.ref} is overdue",
         fields=tuple(fields),
         actions=(retro_button(request.ref),) if mine else (),
-        status=f"Reminder {n}",
+        status=f"Reminder {nudge_number(request, n, ctx.timers)}",
         notification=f"Written form for {request.ref} is overdue",
+    )
+
+
+def form_received_text(request: Request, directory: Directory) -> Text:
+    """To a manager (or IG) who was chasing an overdue form: it has arrived."""
+    return Text(
+        f"The written form for {request.ref} from {who(directory, request.requester)} has "
+        "arrived. The request is closed: nothing more to chase.",
+        notification=f"Written form for {request.ref} received",
     )
 
 

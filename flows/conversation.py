@@ -20,6 +20,13 @@ value the option; ``edit:<field>`` from the review card, value the field key) or
 form (``action`` ``answer:<field>``, ``form`` ``{field: [options]}``). An answer for a field
 other than the current one is ignored and the current question repeated.
 
+Right first time: each question of the request says where the person is ("Question 5 of 17",
+``flows.progress``); a wrong answer re-asks the question with the reason as its ``error``; a
+near miss for an option is offered back ("Did you mean …?", ``flows.suggestion``). The review
+summary is delivered to the requester (a ``Send`` to their officer id) rather than replied, so
+that after a change the one summary is updated in place (same card id) instead of posted again;
+sending, cancelling or expiring the draft closes it.
+
 Audit effects carry states, codes and field keys only, never answer values.
 """
 
@@ -27,13 +34,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from transitions import Machine
 
+from flows import suggestion
 from flows.directory import Directory
 from flows.effects import Audit, Effect, Send
 from flows.forms import (
@@ -44,8 +52,20 @@ from flows.forms import (
     summary_fields,
 )
 from flows.inbound import Inbound
-from flows.messages import Action, Card, CardField, Choice, Message, Question, Text, ToSpocChannel
+from flows.messages import (
+    Action,
+    Card,
+    CardField,
+    Choice,
+    Message,
+    Question,
+    Text,
+    ToOfficer,
+    ToSpocChannel,
+    card_status_only,
+)
 from flows.policy import Policy
+from flows.progress import position, progress_text
 from flows.validators import InvalidAnswer
 from flows.verification import Refused, check_code, verify_caller
 
@@ -98,6 +118,7 @@ class Session(BaseModel):
     started_at: datetime
     updated_at: datetime
     idle_warned: bool = False
+    suggestion: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -291,12 +312,15 @@ class ConversationFlow:
             return Step(session, [])
         current = session.model_copy(deep=True)
         before = current.state
+        closed = self._review_closed(current, ctx, "Closed: no reply for a while, nothing sent.")
         self._fire(current, ctx, "expire")
         text = Text(
             "I have closed this draft because there was no reply for a while. Nothing was sent "
             "and your answers have been discarded. Type start to begin again."
         )
-        return self._end(current, [text], Audit("conversation.expired", details={"from": before}))
+        audit = Audit("conversation.expired", details={"from": before})
+        step = self._end(current, [text], audit)
+        return Step(step.session, step.replies, [*step.effects, *closed])
 
     def is_finished(self, session: Session) -> bool:
         """Whether the conversation has ended (or its state is no longer known)."""
@@ -313,6 +337,7 @@ class ConversationFlow:
         command = word.lower()
         handler = self._commands().get(command)
         if handler is not None and (command == "edit" or not rest.strip()):
+            session.suggestion = {}  # a "Did you mean …?" lasts one reply
             return handler(session, rest.strip(), ctx)
         return self._answer(session, field_of(session.state), text, ctx)
 
@@ -332,6 +357,8 @@ class ConversationFlow:
     def _click(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
         parts = inbound.action.split(":")
         current = field_of(session.state)
+        if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
+            session.suggestion = {}
         if parts[0] == "edit" and len(parts) == 2:
             return self._edit(session, inbound.value or parts[1], ctx)
         if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
@@ -363,9 +390,16 @@ class ConversationFlow:
         self, session: Session, key: str, raw: str | list[str], ctx: ConversationContext
     ) -> Step:
         spec_field = self._field(session, ctx, key)
+        pending, session.suggestion = session.suggestion, {}
+        verdict = suggestion.verdict(pending, key, raw)
+        if verdict == "no":
+            return self._reprompt(session, ctx, "Then please choose from the options.")
         try:
-            value = spec_field.parse(raw, ctx.now.date())
+            value = pending["value"] if verdict else spec_field.parse(raw, ctx.now.date())
         except InvalidAnswer as error:
+            if error.suggestion is not None:
+                session.suggestion, question = suggestion.offer(spec_field, error.suggestion)
+                return Step(session, [self._numbered(session, ctx, question)])
             return self._reprompt(session, ctx, error.message)
         special = {
             "emergency": self._on_emergency,
@@ -484,11 +518,12 @@ class ConversationFlow:
             form="pdp" if answers.get("form") == "pdp" else "mh1",
             answers=answers,
         )
+        closed = self._review_closed(session, ctx, "Sent to the police SPOC.")
         self._fire(session, ctx, "submit")
         audit = Audit("conversation.submitted", details={"fields": sorted(answers)})
         text = Text("Thank you. I am sending your request to the police SPOC now.")
         step = self._end(session, [text], audit)
-        return Step(step.session, step.replies, step.effects, submission)
+        return Step(step.session, step.replies, [*step.effects, *closed], submission)
 
     def _final_answers(self, session: Session, ctx: ConversationContext) -> dict[str, Any]:
         context = self._context(session, ctx)
@@ -516,12 +551,14 @@ class ConversationFlow:
 
     def _cancel(self, session: Session, _: str, ctx: ConversationContext) -> Step:
         before = session.state
+        closed = self._review_closed(session, ctx, "Cancelled: nothing was sent.")
         self._fire(session, ctx, "cancel")
         text = Text(
             "Cancelled. Nothing was sent and your answers have been discarded. Type start if "
             "you need to make a request."
         )
-        return self._end(session, [text], Audit("conversation.cancelled", details={"from": before}))
+        step = self._end(session, [text], Audit("conversation.cancelled", details={"from": before}))
+        return Step(step.session, step.replies, [*step.effects, *closed])
 
     def _status(self, session: Session, _: str, ctx: ConversationContext) -> Step:
         key = field_of(session.state)
@@ -534,8 +571,10 @@ class ConversationFlow:
             and f.applies(session.answers, context)
         ]
         label = self._field(session, ctx, key).label
+        where = position(self._spec(session, ctx), session.answers, context, key)
+        on = f"question {where[0]} of {where[1]}, '{label}'" if where else f"'{label}'"
         text = Text(
-            f"You are on the question '{label}'. {len(left)} question(s) left before the review. "
+            f"You are on {on}. {len(left)} question(s) left before the review. "
             "Your answers so far are kept."
         )
         return Step(session, [text, *self._prompt(session, ctx)])
@@ -577,10 +616,18 @@ class ConversationFlow:
     ) -> Step:
         if not self._fire(session, ctx, "advance"):
             raise RuntimeError(f"no next question from {session.state}")
+        reviewed_before = REVIEWING in session.history
         session.history.append(session.state)
-        if session.state == REVIEWING:
-            session.return_to_review = False
-        return Step(session, self._prompt(session, ctx), list(effects))
+        if session.state != REVIEWING:
+            return Step(session, self._prompt(session, ctx), list(effects))
+        session.return_to_review = False
+        card, replies = self._review_card(session, ctx), self._prompt(session, ctx)
+        if reviewed_before:
+            replies.insert(0, Text("Thank you. I have updated the summary of your answers above."))
+        if session.officer_id is None:
+            return Step(session, [card, *replies], list(effects))
+        # One summary per draft, updated in place (same card id) rather than posted again.
+        return Step(session, replies, [*effects, Send(ToOfficer(session.officer_id), card)])
 
     def _end(self, session: Session, replies: list[Message], audit: Audit) -> Step:
         session.answers, session.return_to_review, session.code_attempts = {}, False, 0
@@ -603,7 +650,7 @@ class ConversationFlow:
     def _prompt(self, session: Session, ctx: ConversationContext) -> list[Message]:
         key = field_of(session.state)
         if key == "review":
-            return [self._review_card(session, ctx), self._question(session, ctx, "review")]
+            return [self._question(session, ctx, "review")]  # the summary is already above
         spec_field = self._field(session, ctx, key)
         kept = session.answers.get(key) if key not in NOT_BACK else None
         if key in session.answers and key not in NOT_BACK:
@@ -612,7 +659,13 @@ class ConversationFlow:
         return [self._question(session, ctx, key)]
 
     def _question(self, session: Session, ctx: ConversationContext, key: str) -> Question:
-        return self._field(session, ctx, key).question()
+        return self._numbered(session, ctx, self._field(session, ctx, key).question())
+
+    def _numbered(self, session: Session, ctx: ConversationContext, question: Question) -> Question:
+        spec, context = self._spec(session, ctx), self._context(session, ctx)
+        return replace(
+            question, progress=progress_text(spec, session.answers, context, question.field)
+        )
 
     def _reprompt(
         self,
@@ -621,7 +674,19 @@ class ConversationFlow:
         message: str,
         effects: Sequence[Effect] = (),
     ) -> Step:
-        return Step(session, [Text(message), *self._prompt(session, ctx)], list(effects))
+        """The question again with what was wrong as its error (shown tied to the question)."""
+        *before, question = self._prompt(session, ctx)
+        assert isinstance(question, Question)
+        return Step(session, [*before, replace(question, error=message)], list(effects))
+
+    def _review_closed(
+        self, session: Session, ctx: ConversationContext, status: str
+    ) -> list[Effect]:
+        """The summary card, updated to say the draft ended (its Change buttons gone)."""
+        if REVIEWING not in session.history or session.officer_id is None:
+            return []
+        card = card_status_only(self._review_card(session, ctx), status)
+        return [Send(ToOfficer(session.officer_id), card)]
 
     def _review_card(self, session: Session, ctx: ConversationContext) -> Card:
         shown = summary_fields(self._spec(session, ctx), session.answers)

@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-import phonenumbers
-
 from flows import validators as v
 from flows.messages import Choice, FieldKind, FormField, Question
 from flows.policy import Policy
@@ -69,6 +67,7 @@ class FieldSpec:
     context_rule: ContextRule = ""
     max_len: int = 200
     in_summary: bool = True
+    hint: str = ""
 
     @property
     def multi(self) -> bool:
@@ -94,7 +93,7 @@ class FieldSpec:
 
     def question(self) -> Question:
         """The prompt as a neutral ``Question`` (buttons for choices)."""
-        hint = "Type skip if you do not know." if self.optional else ""
+        hint = self.hint or ("Type skip if you do not know." if self.optional else "")
         if self.multi:
             hint = "Choose all that apply: type the numbers separated by commas, e.g. 1,3."
         return Question(self.key, self.prompt, self.choices, self.multi, hint)
@@ -123,13 +122,11 @@ def _context_allows(rule: ContextRule, context: FormContext) -> bool:
 
 def _display_scalar(kind: SpecKind, value: str) -> str:
     if kind in ("date", "dob"):
-        try:
-            return date.fromisoformat(value).strftime("%d/%m/%Y")
-        except ValueError:
-            return value
-    if kind == "phone" and value.startswith("+"):
-        number = phonenumbers.parse(value, "GB")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return v.display_dob(value)
+    if kind == "phone":
+        return v.display_phone(value)
+    if kind == "postcode":
+        return v.display_postcode(value)
     return value
 
 
@@ -268,7 +265,10 @@ def _subject_fields() -> list[FieldSpec]:
         FieldSpec(
             "subject.dob", "dob", "Date of birth",
             "What is their date of birth? For example 3/5/1980.",
-            "Day first: 3/5/1980, 3 May 1980 or 1980-05-03.",
+            "Day first: 3/5/1980, 3 May 1980 or 1980-05-03. If you know only part of it, type "
+            "what you know: May 1980, 1980, or their rough age (about 40). If nothing is "
+            "known, type unknown.",
+            hint="Not sure? Type their rough age (about 40), the year (1980) or unknown.",
         ),
         FieldSpec(
             "subject.place_of_birth", "name", "Place of birth",
@@ -283,7 +283,9 @@ def _subject_fields() -> list[FieldSpec]:
         FieldSpec(
             "subject.postcode", "postcode", "Postcode",
             "Their postcode? Type NFA if they have no fixed abode.",
-            "For example TD1 4QX, or NFA for no fixed abode.", optional=True,
+            "For example TD1 4QX. If you know only the first part, type that (TD1). NFA means "
+            "no fixed abode.", optional=True,
+            hint="Only know the first part? Type that (TD1). Type skip if you do not know.",
         ),
     ]  # fmt: skip
 
@@ -338,13 +340,17 @@ def _request_fields(policy: Policy) -> list[FieldSpec]:
         FieldSpec(
             "contact_phone", "phone", "Call-back number",
             "What number can the police call you back on?",
-            "Include the area code, for example 01632 960123.",
+            "A number you will answer tonight, with the area code: for example 07700 900123 "
+            "or 01632 960123.",
+            hint="For example 07700 900123.",
         ),
         FieldSpec(
-            "review", "choice", "Review", "Is everything right?",
+            "review", "choice", "Review", "Is everything in the summary above right?",
             "Send the request, change an answer (type edit and its number, e.g. edit 3), or "
             "cancel.",
             choices=REVIEW, in_summary=False,
+            hint="To change an answer, use Change in the summary or type edit and its number "
+            "(edit 3).",
         ),
     ]  # fmt: skip
 
@@ -477,7 +483,8 @@ def _prefill(spec: FieldSpec, value: Any) -> str | tuple[str, ...]:
         return ""
     if isinstance(value, list):
         return tuple(str(v) for v in value)
-    return _display_scalar(spec.kind, str(value)) if spec.kind in ("dob", "date") else str(value)
+    shown = spec.kind in ("dob", "date", "phone")
+    return _display_scalar(spec.kind, str(value)) if shown else str(value)
 
 
 def _defaults(form: RetroForm, answers: Mapping[str, Any], requested_by: str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Requesters see their own requests and forms due; SPOCs the open queue; managers the overdue
 forms of the people who report to them; IG leads every overdue form. Only references, states
-and times appear: no subject details.
+and times appear: no subject details. States and timeline events are in plain words
+(``flows.wording``); given ``now``, every clock also says how long is left ("form due in 2 days
+4 hours").
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flows.directory import Directory, Officer
 from flows.messages import Action, Card, CardField, Message, Text
 from flows.request import Request
+from flows.wording import due_phrase, event_line, state_name
 
 OPEN_FOR_SPOC = frozenset({"submitted", "paged", "acknowledged", "info_requested"})
 UNDECIDED = OPEN_FOR_SPOC
@@ -25,19 +28,37 @@ def _at(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %d %b %H:%M") if moment else "-"
 
 
-def _request_field(request: Request, zone: ZoneInfo) -> CardField:
-    due = f", form due {_at(request.retro_due_at, zone)}" if request.state in FORM_DUE else ""
-    return CardField(
-        request.ref, f"{request.state.replace('_', ' ')}{due}", _requester_action(request)
+def _request_field(request: Request, zone: ZoneInfo, now: datetime | None) -> CardField:
+    state = state_name(request.state, request.outcome)
+    if request.state in FORM_DUE:
+        late = request.state == "retro_overdue"
+        state = f"{state}. {_clock('Form', request.retro_due_at, now, zone, late)}"
+    elif request.state in UNDECIDED:
+        state = f"{state}. {_clock('Response', request.response_due_at, now, zone)}"
+    return CardField(request.ref, state, _requester_action(request))
+
+
+def _clock(
+    what: str, due: datetime | None, now: datetime | None, zone: ZoneInfo, late: bool = False
+) -> str:
+    return due_phrase(what, due, now, zone, late) + "."
+
+
+def withdraw_confirmation(ref: str) -> str:
+    return (
+        f"Withdraw request {ref}? The SPOC will be told to stop work on it, and this cannot be "
+        "undone."
     )
 
 
 def _requester_action(request: Request) -> Action | None:
-    """What the requester can do next: submit the form, or withdraw before a decision."""
+    """What the requester can do next: submit the form, or withdraw before a decision (after
+    a confirmation: it cannot be undone)."""
     if request.state in FORM_DUE:
         return Action("retro:open", "Submit form", request.ref, "primary")
     if request.state in UNDECIDED:
-        return Action("withdraw", "Withdraw", request.ref, "danger")
+        confirm = withdraw_confirmation(request.ref)
+        return Action("withdraw", "Withdraw", request.ref, "danger", confirm=confirm)
     return None
 
 
@@ -45,17 +66,20 @@ def _card(card_id: str, title: str, fields: Sequence[CardField], empty: str) -> 
     return Card(card_id=card_id, title=title, fields=tuple(fields), status="" if fields else empty)
 
 
-def requester_view(officer: Officer, requests: Sequence[Request], zone: ZoneInfo) -> Card:
+def requester_view(
+    officer: Officer, requests: Sequence[Request], zone: ZoneInfo, now: datetime | None = None
+) -> Card:
     mine = [r for r in requests if r.requester == officer.id and r.state not in ENDED]
-    fields = [_request_field(r, zone) for r in mine]
+    fields = [_request_field(r, zone, now) for r in mine]
     return _card(f"home:mine:{officer.id}", "My requests and forms due", fields, "Nothing open.")
 
 
-def spoc_view(requests: Sequence[Request], zone: ZoneInfo) -> Card:
+def spoc_view(requests: Sequence[Request], zone: ZoneInfo, now: datetime | None = None) -> Card:
     queue = [r for r in requests if r.state in OPEN_FOR_SPOC]
     fields = [
         CardField(
-            r.ref, f"{r.state.replace('_', ' ')}, response due {_at(r.response_due_at, zone)}"
+            r.ref,
+            f"{state_name(r.state)}. {_clock('Response', r.response_due_at, now, zone)}",
         )
         for r in queue
     ]
@@ -63,7 +87,11 @@ def spoc_view(requests: Sequence[Request], zone: ZoneInfo) -> Card:
 
 
 def overdue_view(
-    officer: Officer, requests: Sequence[Request], directory: Directory, zone: ZoneInfo
+    officer: Officer,
+    requests: Sequence[Request],
+    directory: Directory,
+    zone: ZoneInfo,
+    now: datetime | None = None,
 ) -> Card:
     people = {o.id for o in directory.reports_of(officer.id)}
     everyone = officer.has_role("ig")
@@ -71,7 +99,11 @@ def overdue_view(
         r for r in requests if r.state == "retro_overdue" and (everyone or r.requester in people)
     ]
     fields = [
-        CardField(r.ref, f"form overdue since {_at(r.retro_due_at, zone)} ({_who(r, directory)})")
+        CardField(
+            r.ref,
+            f"{_clock('Written form', r.retro_due_at, now, zone, late=True)} "
+            f"Owed by {_who(r, directory)}.",
+        )
         for r in overdue
     ]
     title = "Overdue forms" if everyone else "Overdue forms in my team"
@@ -84,18 +116,22 @@ def _who(request: Request, directory: Directory) -> str:
 
 
 def home_view(
-    officer: Officer | None, requests: Sequence[Request], directory: Directory, zone: ZoneInfo
+    officer: Officer | None,
+    requests: Sequence[Request],
+    directory: Directory,
+    zone: ZoneInfo,
+    now: datetime | None = None,
 ) -> list[Message]:
-    """The cards for this person's home view."""
+    """The cards for this person's home view. With ``now`` every clock says how long is left."""
     if officer is None:
         return [Text("You are not in the nominated-officer directory, so there is nothing here.")]
     cards: list[Message] = []
     if officer.has_role("requester"):
-        cards.append(requester_view(officer, requests, zone))
+        cards.append(requester_view(officer, requests, zone, now))
     if officer.has_role("spoc"):
-        cards.append(spoc_view(requests, zone))
+        cards.append(spoc_view(requests, zone, now))
     if officer.has_role("manager") or officer.has_role("ig") or directory.reports_of(officer.id):
-        cards.append(overdue_view(officer, requests, directory, zone))
+        cards.append(overdue_view(officer, requests, directory, zone, now))
     return cards or [Text("Nothing to show for your role.")]
 
 
@@ -114,9 +150,9 @@ def may_see_timeline(officer: Officer, request: Request, directory: Directory) -
 def timeline_card(
     ref: str, entries: Sequence[tuple[datetime, str, str]], directory: Directory, zone: ZoneInfo
 ) -> Card:
-    """A request's audit trail: (time, actor id, action) per entry."""
+    """A request's audit trail in plain words: (time, actor id, action) per entry."""
     fields = tuple(
-        CardField(_at(at, zone), f"{action} by {_actor(actor, directory)}")
+        CardField(_at(at, zone), event_line(action, _actor(actor, directory)))
         for at, actor, action in entries
     )
     return Card(card_id=f"timeline:{ref}", title=f"Timeline of {ref}", fields=fields)

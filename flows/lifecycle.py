@@ -44,6 +44,7 @@ from flows.effects import Audit, CancelJob, Effect, Schedule, Send
 from flows.messages import Form, FormField, Message, Text, ToOfficer, ToSpocChannel
 from flows.policy import Timers
 from flows.request import InfoExchange, Request
+from flows.wording import state_name, time_left
 
 OPEN = ("submitted", "paged", "acknowledged", "info_requested")
 DECIDABLE = ("paged", "acknowledged", "info_requested")
@@ -220,7 +221,8 @@ class RequestFlow:
         ]
         reply = Text(
             f"Request {new.ref} has gone to the police SPOC. A response is due by "
-            f"{cards.hhmm(due, ctx.calendar.zone)}. I will message you here; type status to see "
+            f"{cards.hhmm(due, ctx.calendar.zone)} ({time_left(due, ctx.now)}). I will message "
+            "you here; type status to see "
             "your requests or to withdraw this one. If anyone is in immediate danger, call the "
             "police control room on 999."
         )
@@ -258,22 +260,7 @@ class RequestFlow:
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
-        context = DECISION_CONTEXT[action]
-        label = {
-            "approve": "What is being disclosed, and on what basis",
-            "decline": "Why the request is declined",
-            "ask": "Your question for the requester",
-        }[context]
-        form = Form(
-            form_id="spoc:decision",
-            title=f"{context.capitalize()} {request.ref}",
-            ref=request.ref,
-            fields=(FormField(key="note", label=label, kind="long_text"),),
-            submit_label={"approve": "Approve", "decline": "Decline", "ask": "Send"}[context],
-            context=context,
-            notification=f"Decision on {request.ref}",
-        )
-        return Step(request, [form])
+        return Step(request, [_decision_form(request, DECISION_CONTEXT[action])])
 
     def retro_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
         """The retrospective form, pre-filled from the request, for the requester only."""
@@ -417,14 +404,14 @@ class RequestFlow:
         # Details always travel by direct message: a reply to a click in a channel might be
         # shown to the whole channel on some platforms.
         audit = Audit("request.details_viewed", request.ref, {"state": request.state})
-        private = Send(ToOfficer(actor.id), cards.details_message(request))
+        private = Send(ToOfficer(actor.id), cards.details_message(request, ctx.directory))
         return Step(request, [Text(_DETAILS_SENT)], [private, audit])
 
     def _decide(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
         if not note:
-            return Step(request, [Text(_NOTE_NEEDED)])
+            return Step(request, [_decision_form(request, DECISION_CONTEXT[action], _NOTE_NEEDED)])
         trigger, outcome = (
             ("approve", "approved") if action == "spoc:approve" else ("decline", "declined")
         )
@@ -467,7 +454,10 @@ class RequestFlow:
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
         if not note:
-            return Step(request, [Text("Write the question you want to ask the requester.")])
+            return Step(request, [_decision_form(request, "ask", _QUESTION_NEEDED)])
+        if request.info and request.info[-1].answer is None and request.info[-1].question == note:
+            # The same form sent twice (a double click, a card still live): ask once.
+            return Step(request, [Text(f"That question about {request.ref} was already sent.")])
         exchange = InfoExchange(question=note, asked_by=actor.id, asked_at=ctx.now)
         new = self._move(
             request,
@@ -595,6 +585,26 @@ _NOTE_NEEDED = (
     "A decision needs a note: what was disclosed and on what basis, or why the request is "
     "declined. Nothing has been recorded yet."
 )
+_QUESTION_NEEDED = "Write the question you want to ask the requester."
+_DECISION_LABELS = {
+    "approve": "What is being disclosed, and on what basis",
+    "decline": "Why the request is declined",
+    "ask": "Your question for the requester",
+}
+
+
+def _decision_form(request: Request, context: str, error: str = "") -> Form:
+    """The note form for approve, decline or ask; ``error`` when a note was sent empty."""
+    note = FormField(key="note", label=_DECISION_LABELS[context], kind="long_text", error=error)
+    return Form(
+        form_id="spoc:decision",
+        title=f"{context.capitalize()} {request.ref}",
+        ref=request.ref,
+        fields=(note,),
+        submit_label={"approve": "Approve", "decline": "Decline", "ask": "Send"}[context],
+        context=context,
+        notification=f"Decision on {request.ref}",
+    )
 
 
 def _refused(request: Request, actor: Officer, action: str, why: str) -> Step:
@@ -631,7 +641,8 @@ def _why_not(request: Request, trigger: str, ctx: LifecycleContext) -> str:
         return f"Request {request.ref} was already acknowledged by {who}."
     if trigger == "answer":
         return f"There is no open question about {request.ref}."
-    return f"That cannot be done now: request {request.ref} is {request.state.replace('_', ' ')}."
+    state = state_name(request.state, request.outcome).lower()
+    return f"That cannot be done now: request {request.ref} is {state}."
 
 
 def _ack_job(request: Request) -> str:
@@ -764,9 +775,23 @@ def _close(new: Request, ctx: LifecycleContext) -> Step:
         Send(ToSpocChannel(), received),
         Audit("request.retro_submitted", new.ref, {"state": "retro_submitted", "fields": fields}),
         Audit("request.closed", new.ref, {"state": new.state}),
+        *_tell_chasers(new, ctx),
     ]
     reply = Text(f"Thank you. The written form for {new.ref} is recorded and the request closed.")
     return Step(new, [reply], effects, changed=True)
+
+
+def _tell_chasers(request: Request, ctx: LifecycleContext) -> list[Effect]:
+    """Everyone who was nudged about an overdue form, besides the requester, hears that it
+    arrived (the manager, and IG once they were nudged too)."""
+    if request.nudges_sent == 0:
+        return []
+    requester = ctx.directory.officer(request.requester)
+    chasers = [requester.manager] if requester is not None and requester.manager else []
+    if request.nudges_sent > ctx.timers.ig_after_nudges:
+        chasers += [o.id for o in ctx.directory.with_role("ig") if o.id not in chasers]
+    text = cards.form_received_text(request, ctx.directory)
+    return [Send(ToOfficer(officer), text) for officer in chasers]
 
 
 def _cancel_retro_jobs(request: Request, ctx: LifecycleContext) -> list[Effect]:
@@ -796,13 +821,13 @@ def _with_errors(
     values: Mapping[str, str | list[str]],
     errors: Mapping[str, str],
 ) -> tuple[FormField, ...]:
-    """The form again, with what was typed and each field's error as its hint."""
+    """The form again, with what was typed and each field's error beside it."""
     shown = []
     for f in fields:
         typed = values.get(f.key, f.value)
         value = tuple(typed) if isinstance(typed, list) else typed
-        hint = f"Problem: {errors[f.key]}" if f.key in errors else f.hint
-        shown.append(FormField(f.key, f.label, f.kind, f.choices, value, f.optional, hint))
+        error = errors.get(f.key, "")
+        shown.append(FormField(f.key, f.label, f.kind, f.choices, value, f.optional, f.hint, error))
     return tuple(shown)
 
 

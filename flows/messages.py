@@ -42,7 +42,9 @@ class Text:
 
 @dataclass(frozen=True)
 class Question:
-    """A prompt for one conversation field, answerable by typing or by choice buttons."""
+    """A prompt for one conversation field, answerable by typing or by choice buttons.
+    ``progress`` says where the person is ("Question 5 of 17"); ``error`` says what was wrong
+    with their last answer to it (shown as an error, tied to the question)."""
 
     field: str
     prompt: str
@@ -50,16 +52,22 @@ class Question:
     multi: bool = False
     hint: str = ""
     notification: str = "oohbot has a question for you"
+    progress: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True)
 class Action:
-    """A button. ``action_id`` is a stable contract id, ``value`` travels back with the click."""
+    """A button. ``action_id`` is a stable contract id, ``value`` travels back with the click.
+    ``confirm`` (for what cannot be undone) is a question each platform asks before the click
+    is sent: a Slack confirm dialog, a Teams card that opens under the button, an inline
+    question in the web console."""
 
     action_id: str
     label: str
     value: str
     style: Literal["default", "primary", "danger"] = "default"
+    confirm: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,8 @@ FieldKind = Literal["text", "long_text", "date", "choice", "multi", "phone", "po
 
 @dataclass(frozen=True)
 class FormField:
-    """One input of a form; ``value`` pre-fills it (a tuple for multi-choice)."""
+    """One input of a form; ``value`` pre-fills it (a tuple for multi-choice). ``error`` is
+    what was wrong with the value submitted (shown beside the input and in a summary)."""
 
     key: str
     label: str
@@ -98,6 +107,7 @@ class FormField:
     value: str | tuple[str, ...] = ""
     optional: bool = False
     hint: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,11 +160,12 @@ class Outgoing:
 
 
 def card_status_only(card: Card, status: str) -> Card:
-    """The same card with no buttons and a new status line (used after a decision)."""
+    """The same card with no buttons (its fields' too) and a new status line (used after a
+    decision, or when a draft's summary is sent or discarded)."""
     return Card(
         card_id=card.card_id,
         title=card.title,
-        fields=card.fields,
+        fields=tuple(CardField(f.label, f.value) for f in card.fields),
         actions=(),
         status=status,
         notification=card.notification,

@@ -27,6 +27,9 @@ SECTION_LIMIT = 3000
 BUTTON_LIMIT = 75
 HEADER_LIMIT = 150
 MODAL_TITLE_LIMIT = 24
+CONFIRM_TITLE_LIMIT = 100
+CONFIRM_TEXT_LIMIT = 300
+CONFIRM_BUTTON_LIMIT = 30
 BUTTONS_PER_BLOCK = 25
 CHECKBOXES_PER_ELEMENT = 10
 MESSAGE_BLOCKS = 50
@@ -62,7 +65,9 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [plain(text)]}
 
 
-def button(action_id: str, label: str, value: str, style: str = "default") -> dict[str, Any]:
+def button(
+    action_id: str, label: str, value: str, style: str = "default", confirm: str = ""
+) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
@@ -71,7 +76,33 @@ def button(action_id: str, label: str, value: str, style: str = "default") -> di
     }
     if style in {"primary", "danger"}:
         element["style"] = style
+    if confirm:
+        element["confirm"] = confirm_dialog(label, confirm, style)
     return element
+
+
+def confirm_dialog(label: str, question: str, style: str = "default") -> dict[str, Any]:
+    """Slack's own "Are you sure?" dialog, shown before the click is sent."""
+    dialog: dict[str, Any] = {
+        "title": plain(f"{label}?", CONFIRM_TITLE_LIMIT),
+        "text": plain(question, CONFIRM_TEXT_LIMIT),
+        "confirm": plain(f"Yes, {label.lower()}", CONFIRM_BUTTON_LIMIT),
+        "deny": plain("No, go back", CONFIRM_BUTTON_LIMIT),
+    }
+    if style == "danger":
+        dialog["style"] = "danger"
+    return dialog
+
+
+def error_block(error: str, block_id: str = "") -> Block:
+    """An error said plainly and marked as one (the words, not only a colour)."""
+    block: Block = {
+        "type": "section",
+        "text": markdown(f":warning: *Error:* {mrkdwn_clipped(error, SECTION_LIMIT - 30)}"),
+    }
+    if block_id:
+        block["block_id"] = block_id
+    return block
 
 
 def _option(choice: Choice) -> dict[str, Any]:
@@ -106,7 +137,10 @@ def text_blocks(text: str, limit: int = MESSAGE_BLOCKS) -> list[Block]:
 
 
 def question_blocks(question: Question) -> list[Block]:
-    blocks = [section(question.prompt, f"ask:{question.field}")]
+    blocks = [context(question.progress)] if question.progress else []
+    blocks.append(section(question.prompt, f"ask:{question.field}"))
+    if question.error:
+        blocks.append(error_block(question.error, f"error:{question.field}"))
     if question.hint:
         blocks.append(context(question.hint))
     if question.choices and question.multi:
@@ -180,7 +214,7 @@ def _field_block(card_id: str, index: int, field: CardField) -> Block:
 
 
 def _button_of(action: Action) -> dict[str, Any]:
-    return button(action.action_id, action.label, action.value, action.style)
+    return button(action.action_id, action.label, action.value, action.style, action.confirm)
 
 
 def _actions_block(block_id: str, actions: Iterable[Action]) -> Block:
@@ -205,10 +239,17 @@ def form_prefix(form_id: str) -> str:
 
 
 def modal(form: Form) -> dict[str, Any]:
-    """The modal for a form; ``private_metadata`` carries the reference and context."""
+    """The modal for a form; ``private_metadata`` carries the reference and context. A title
+    too long for Slack's 24 characters keeps the reference ("Form DPT/17/2026") and the full
+    title opens the modal; errors are summarised at the top and repeated at their inputs."""
     prefix = form_prefix(form.form_id)
     title = modal_title(form)
-    intro = [] if title == form.title else [section(form.title, "form:title")]
+    blocks: list[Block] = [] if title == form.title else [section(form.title, "form:title")]
+    blocks += _error_summary(form)
+    for field in form.fields:
+        if field.error:
+            blocks.append(error_block(f"{field.label}: {field.error}", f"error:{field.key}"))
+        blocks.append(_input(prefix, field))
     return {
         "type": "modal",
         "callback_id": form.form_id,
@@ -216,7 +257,7 @@ def modal(form: Form) -> dict[str, Any]:
         "submit": plain(form.submit_label, MODAL_TITLE_LIMIT),
         "close": plain("Cancel", MODAL_TITLE_LIMIT),
         "private_metadata": json.dumps({"ref": form.ref, "context": form.context}),
-        "blocks": [*intro, *(_input(prefix, f) for f in form.fields)][:VIEW_BLOCKS],
+        "blocks": blocks[:VIEW_BLOCKS],
     }
 
 
@@ -228,6 +269,15 @@ def modal_title(form: Form) -> str:
         candidates += [f"Form {form.ref}", form.ref]
     fitting = [c for c in candidates if len(c) <= MODAL_TITLE_LIMIT]
     return fitting[0] if fitting else clip(form.title, MODAL_TITLE_LIMIT)
+
+
+def _error_summary(form: Form) -> list[Block]:
+    errors = [f for f in form.fields if f.error]
+    if not errors:
+        return []
+    listed = "\n".join(f"• {mrkdwn_clipped(f.label, 200)}" for f in errors)
+    problem = f":warning: *There is a problem* with:\n{listed}"
+    return [{"type": "section", "block_id": "errors", "text": markdown(problem)}]
 
 
 def result_modal(title: str, texts: Sequence[str]) -> dict[str, Any]:

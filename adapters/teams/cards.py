@@ -12,6 +12,14 @@ button ``{"action": "answer:<field>", "field"}``; card buttons carry
 (``decision:note``, ``retro:<field>``) and its submit button carries
 ``{"action": <form_id>, "ref", "context", "prefix", "multi": [keys]}``.
 
+Compact for a phone: each of a card's fields is one line ("**Label:** value", wrapping across
+the card), and the buttons of its fields (the review's "Change" per answer) become one compact
+``Input.ChoiceSet`` (``id`` ``pick``, each choice's value ``<action_id>|<value>``) with a single
+button ``{"action": "pick"}``, which ``inbound`` turns back into that field's own action. A
+button whose action asks for confirmation (``Action.confirm``) is an ``Action.ShowCard`` that
+opens the question with the real button under it. Errors (on a question, or a form's inputs,
+with a summary at the top of the form) are marked "Error:" in the attention colour.
+
 Teams refuses a bot message over about 100 KB, counted in UTF-16, and Microsoft recommends
 staying under 80 KB. A card or text over ``CARD_BYTES`` keeps what fits and says what it left
 out ("…and N more — open Details", ``adapters.budget``); a single very long value is clipped
@@ -36,6 +44,8 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.4"
 MAX_ACTIONS_PER_SET = 5
+PICK = "pick"
+PICK_SEPARATOR = "|"
 FORM_PREFIXES = {"spoc:decision": "decision", "retro:submit": "retro"}
 _STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -121,8 +131,15 @@ def _choices(choices: Iterable[Choice]) -> list[Element]:
 # --- questions ----------------------------------------------------------------------------
 
 
+def _error(text: str) -> Element:
+    return _text(f"Error: {text}", color="Attention", weight="Bolder")
+
+
 def _question(question: Question) -> Element:
-    items = [_text(question.prompt)]
+    items = [_text(question.progress, isSubtle=True, size="Small")] if question.progress else []
+    items.append(_text(question.prompt))
+    if question.error:
+        items.append(_error(question.error))
     if question.hint:
         items.append(_text(question.hint, isSubtle=True, size="Small"))
     body: list[Element] = [{"type": "Container", "id": f"ask:{question.field}", "items": items}]
@@ -178,8 +195,13 @@ def _fitted_text(text: str) -> Element:
 
 def _structured(card: Card, hidden: int = 0) -> Element:
     body: list[Element] = [_text(card.title, weight="Bolder", size="Medium")]
-    for field in card.fields:
-        body += _field(field)
+    if _pickable(card.fields):
+        body += [_line(f) for f in card.fields]
+        body += _picker([f for f in card.fields if f.action is not None])
+    else:
+        for field in card.fields:
+            body.append(_line(field))
+            body += _action_sets([_button(field.action)]) if field.action is not None else []
     if hidden:
         body.append(_text(more_note(hidden, card.actions), weight="Bolder", spacing="Medium"))
     if card.status:
@@ -190,19 +212,62 @@ def _structured(card: Card, hidden: int = 0) -> Element:
     )
 
 
-def _field(field: CardField) -> list[Element]:
-    elements = [
-        _text(field.label, isSubtle=True, weight="Bolder", spacing="Small"),
-        _text(field.value, spacing="None"),
-    ]
-    if field.action is not None:
-        elements += _action_sets([_button(field.action)])
-    return elements
+def _line(field: CardField) -> Element:
+    """Label and value on one line ("**Reference:** DPT/17/2026"), wrapping across the whole
+    width: on a phone a FactSet's narrow label column folds long labels onto three lines."""
+    return {
+        "type": "TextBlock",
+        "text": f"**{escape(field.label)}:** {escape(field.value) or '-'}",
+        "wrap": True,
+        "spacing": "None",
+    }
+
+
+def _pickable(fields: Sequence[CardField]) -> bool:
+    """Several field buttons doing the same thing, none needing a confirmation: one list and
+    one button instead (17 "Change" buttons made the review card 1,735 px tall)."""
+    actions = [f.action for f in fields if f.action is not None]
+    return (
+        len(actions) > 1
+        and len({a.label for a in actions}) == 1
+        and not any(a.confirm for a in actions)
+    )
+
+
+def _picker(fields: Sequence[CardField]) -> list[Element]:
+    label = fields[0].action.label if fields[0].action else "Choose"
+    picker: Element = {
+        "type": "Input.ChoiceSet",
+        "id": PICK,
+        "style": "compact",
+        "isRequired": True,
+        "errorMessage": "Choose one first.",
+        "placeholder": "Choose…",
+        "label": f"Choose one to {label.lower()}",
+        "choices": [
+            {"title": f.label, "value": f"{f.action.action_id}{PICK_SEPARATOR}{f.action.value}"}
+            for f in fields
+            if f.action is not None
+        ],
+    }
+    return [picker, *_action_sets([_submit(label, {"action": PICK})])]
 
 
 def _button(action: Action) -> Element:
     data = {"action": action.action_id, "ref": action.value}
-    return _submit(action.label, data, _STYLES[action.style])
+    submit = _submit(action.label, data, _STYLES[action.style])
+    if not action.confirm:
+        return submit
+    sure = dict(submit, title=f"Yes, {action.label.lower()}")
+    return {
+        "type": "Action.ShowCard",
+        "title": action.label,
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [_text(action.confirm, weight="Bolder")],
+            "actions": [sure],
+        },
+    }
 
 
 # --- forms --------------------------------------------------------------------------------
@@ -211,6 +276,10 @@ def _button(action: Action) -> Element:
 def _form(form: Form) -> Element:
     prefix = form_prefix(form.form_id)
     body: list[Element] = [_text(form.title, weight="Bolder", size="Medium")]
+    errors = [f for f in form.fields if f.error]
+    if errors:
+        listed = "; ".join(f.label for f in errors)
+        body.append(_error(f"There is a problem with: {listed}. Correct it and send again."))
     for field in form.fields:
         body += _input(prefix, field)
     data = {
@@ -232,7 +301,8 @@ def _input(prefix: str, field: FormField) -> list[Element]:
     }
     element.update(_input_kind(field))
     hint = [_text(field.hint, isSubtle=True, size="Small", spacing="None")] if field.hint else []
-    return [element, *hint]
+    error = [_error(field.error)] if field.error else []
+    return [*error, element, *hint]
 
 
 def _input_kind(field: FormField) -> Element:

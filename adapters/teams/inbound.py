@@ -58,6 +58,9 @@ def _submission(base: dict[str, Any], data: Mapping[str, Any]) -> Inbound:
             form_ref=str(data.get("ref", "")),
             form_context=str(data.get("context", "")),
         )
+    if action == "pick":  # one choice list standing for a card's field buttons (cards._facts)
+        action_id, _, value = str(data.get("pick", "")).partition("|")
+        return Inbound(**base, kind="action", action=action_id, value=value)
     field = str(data.get("field", ""))
     if field and action == f"answer:{field}":
         chosen = _split(data.get(f"answer:{field}", ""))

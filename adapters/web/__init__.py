@@ -10,7 +10,8 @@ is set (``guard``); inboxes live in memory, bounded (``sender``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -32,11 +33,14 @@ def install(
     service: Hosting,
     directory: Directory,
     advance: Callable[[timedelta], Awaitable[None]] | None,
+    now: Callable[[], datetime] | None = None,
+    zone: ZoneInfo | None = None,
 ) -> WebSender:
     """Serve the console at ``GET /``; return its sender. ``advance`` (development only)
     fast-forwards the clock and runs due jobs; ``None`` or ``web.clock_control: false`` hides
-    the control. Raises ``WebConsoleRefused`` for a non-loopback listen address without
-    ``web.auth_token``."""
+    the control. ``now`` and ``zone`` are the service's clock and time zone: the clock control
+    shows the simulated time. Raises ``WebConsoleRefused`` for a non-loopback listen address
+    without ``web.auth_token``."""
     check_listen(settings, service)
     sender = WebSender()
     console = Console(
@@ -46,6 +50,8 @@ def install(
         service=service,
         guard=Guard(settings.auth_token),
         advance=advance if settings.clock_control else None,
+        now=now,
+        zone=zone,
     )
     console.register(app)
     return sender

@@ -1,9 +1,11 @@
 """A browser's JSON request → ``flows.inbound.Inbound`` (web: user id = officer id, no tenant).
 
 The page posts ``{officer, where, kind, text | action+value | form+form_ref+form_context,
-label}``. ``where`` is the part of the page the event came from: ``chat``, ``channel`` (a click
-on a channel card: ``in_channel``), ``status`` or ``timeline``. ``label`` is what the officer
-clicked, echoed in their own chat so a reloaded page reads like the conversation it was.
+label, entry}``. ``where`` is the part of the page the event came from: ``chat``, ``channel``
+(a click on a channel card: ``in_channel``), ``status`` or ``timeline``. ``label`` is what the
+officer clicked, echoed in their own chat so a reloaded page reads like the conversation it
+was. ``entry`` is the id of the inbox entry a submitted form came from, so that the form is
+updated where it is (its errors, or closed once sent) instead of posted again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class BrowserEvent:
     where: Where
     echo: str
     inbound: Inbound
+    entry: str = ""
 
 
 def parse_event(body: Any) -> BrowserEvent:
@@ -54,7 +57,8 @@ def parse_event(body: Any) -> BrowserEvent:
         form_context=_text(body, "form_context"),
         in_channel=where == "channel",
     )
-    return BrowserEvent(officer, cast(Where, where), _echo(inbound, body), inbound)
+    entry = _text(body, "entry") if kind == "form" else ""
+    return BrowserEvent(officer, cast(Where, where), _echo(inbound, body), inbound, entry)
 
 
 def _echo(inbound: Inbound, body: Mapping[str, Any]) -> str:

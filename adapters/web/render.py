@@ -44,6 +44,7 @@ def _action(action: Action | None) -> JSON | None:
         "label": action.label,
         "value": action.value,
         "style": action.style,
+        "confirm": action.confirm,
     }
 
 
@@ -53,6 +54,8 @@ def _question(question: Question) -> JSON:
         "field": question.field,
         "prompt": question.prompt,
         "hint": question.hint,
+        "progress": question.progress,
+        "error": question.error,
         "multi": question.multi,
         "choices": [_choice(c) for c in question.choices],
     }
@@ -83,6 +86,7 @@ def _form_field(field: FormField) -> JSON:
         "value": value,
         "optional": field.optional,
         "hint": field.hint,
+        "error": field.error,
     }
 
 

@@ -4,10 +4,13 @@
 |---|---|
 | ``GET /`` | the page (``/?token=…`` sets the auth cookie when ``web.auth_token`` is set) |
 | ``GET /web/app.js``, ``/web/app.css`` | the page's script and style (no CDN) |
-| ``GET /web/api/config`` | the identity picker's officers; whether the clock control is on |
+| ``GET /web/api/config`` | the identity picker's officers; the clock: on or not, the time it says |
 | ``GET /web/api/events?officer=<id>`` | SSE: ``snapshot`` (inbox + channel), ``entry``, ``clock`` |
 | ``GET /web/api/home?officer=<id>`` | the status view: ``handler.home("web", id, "")`` |
 | ``POST /web/api/event`` | a typed message, click or form → ``Inbound`` → ``handler.handle`` |
+
+A submitted form is updated where it is (shown again with its errors, or closed once sent),
+never posted again.
 | ``POST /web/api/clock`` | development only: ``{"hours": n}`` → ``advance(timedelta(hours=n))`` |
 
 Bad input gets a short 4xx and changes nothing: 400 malformed (bad JSON, too deep, wrong
@@ -24,9 +27,10 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from structlog import get_logger
@@ -36,9 +40,9 @@ from adapters.http_input import read_json
 from adapters.web.guard import Guard
 from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
 from adapters.web.render import JSON, to_json
-from adapters.web.sender import CHANNEL_BOX, Subscription, WebSender
+from adapters.web.sender import CHANNEL_BOX, Entry, Subscription, WebSender
 from flows.directory import Directory, Officer
-from flows.messages import Message, Text
+from flows.messages import Card, Form, Message, Text
 
 log = get_logger(component="web")
 STATIC = Path(__file__).parent / "static"
@@ -49,6 +53,7 @@ MAX_BODY = 256 * 1024
 MAX_STREAMS = 5
 """Live event streams (tabs) per officer; each holds a queue of up to 256 events."""
 Advance = Callable[[timedelta], Awaitable[None]]
+Now = Callable[[], datetime]
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -72,6 +77,8 @@ class Console:
         service: Hosting,
         guard: Guard,
         advance: Advance | None,
+        now: Now | None = None,
+        zone: ZoneInfo | None = None,
     ) -> None:
         self._handler = handler
         self._sender = sender
@@ -79,6 +86,8 @@ class Console:
         self._service = service
         self._guard = guard
         self._advance = advance
+        self._now = now
+        self._zone = zone or ZoneInfo("Europe/London")
         self._offset = timedelta()
         self._streams: Counter[str] = Counter()
 
@@ -147,6 +156,9 @@ class Console:
         if parsed.where == "timeline":
             replies = await self._handle(parsed)
             return _json({"messages": [to_json(m) for m in replies]})
+        sent_from = self._sender.find(parsed.officer, parsed.entry) if parsed.entry else None
+        if sent_from is not None and isinstance(sent_from.message, Form):
+            return _json({"entries": [e.to_json() for e in await self._form(parsed, sent_from)]})
         if parsed.echo:
             self._sender.post(parsed.officer, Text(parsed.echo), origin="me")
         entries = [self._sender.post(parsed.officer, m) for m in await self._handle(parsed)]
@@ -163,6 +175,15 @@ class Console:
         self._offset += delta
         self._sender.broadcast("clock", self._clock_json())
         return _json(self._clock_json())
+
+    async def _form(self, parsed: BrowserEvent, sent_from: Entry) -> list[Entry]:
+        """A submitted form stays where it is: shown again with its errors, or closed."""
+        replies = await self._handle(parsed)
+        assert isinstance(sent_from.message, Form)
+        again = next((m for m in replies if _same_form(m, sent_from.message)), None)
+        shown = again or _closed(sent_from)
+        entries = [self._sender.replace(sent_from, shown)]
+        return entries + [self._sender.post(parsed.officer, m) for m in replies if m is not again]
 
     async def _handle(self, parsed: BrowserEvent) -> list[Message]:
         """The platform's outermost error handler: a short message with an error id."""
@@ -199,9 +220,14 @@ class Console:
         }
 
     def _clock_json(self) -> JSON:
+        """Whether the clock control is on, how far ahead it is, and the time it makes it
+        (what every deadline in the console is measured against)."""
+        now = self._now() if self._now is not None else None
         return {
             "enabled": self._advance is not None,
             "offset_seconds": self._offset.total_seconds(),
+            "now": now.isoformat() if now else None,
+            "timezone": self._zone.key,
         }
 
     def _officer(self, officer_id: str) -> Officer:
@@ -212,6 +238,19 @@ class Console:
 
     async def _close_streams(self, _: web.Application) -> None:
         self._sender.close_all()
+
+
+def _same_form(message: Message, form: Form) -> bool:
+    return isinstance(message, Form) and message.form_id == form.form_id and message.ref == form.ref
+
+
+def _closed(entry: Entry) -> Card:
+    """What a sent form becomes: its title and that it was sent, with nothing left to press
+    (the Ask form stayed live and sent the question twice)."""
+    assert isinstance(entry.message, Form)
+    return Card(
+        card_id=f"sent:{entry.id}", title=entry.message.title, status="Sent. This form is closed."
+    )
 
 
 def in_channel(officer: Officer) -> bool:

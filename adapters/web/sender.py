@@ -97,6 +97,21 @@ class WebSender:
         entries[index] = replace(entries[index], message=message)
         self._publish("entry", entries[index])
 
+    def find(self, box: str, entry_id: str) -> Entry | None:
+        """An entry still held in a box, by id."""
+        return next((e for e in self._boxes.get(box, ()) if e.id == entry_id), None)
+
+    def replace(self, entry: Entry, message: Message) -> Entry:
+        """Show ``message`` in place of ``entry`` (a form with its errors, or closed once
+        sent), pushed live like any update."""
+        entries = self._boxes.get(entry.box)
+        if entries is None or entry not in entries:
+            return self.post(entry.box, message)
+        updated = replace(entry, message=message)
+        entries[entries.index(entry)] = updated
+        self._publish("entry", updated)
+        return updated
+
     def post(self, box: str, message: Message, origin: Origin = "bot") -> Entry:
         """Append to a box and push to every browser watching it."""
         entry = Entry(f"{self._prefix}-{next(self._counter)}", box, origin, message)

@@ -206,7 +206,7 @@ async def test_status_and_home_show_references_and_the_queue_only(night: SlackNi
     since = len(night.recorder.calls)
     assert "direct message" not in await _command(night, AMARA, "status", dm_of(AMARA))
     mine = _said(night.posts_to(dm_of(AMARA), await night.settled(since)))
-    assert ref in mine and "paged" in mine and "Type start" in mine
+    assert ref in mine and "Waiting for a SPOC" in mine and "Type start" in mine
 
     since = len(night.recorder.calls)
     assert "direct message" in await _command(night, MARSH, "status", SPOC_CHANNEL)

@@ -27,7 +27,6 @@ def test_the_channel_card_is_redacted() -> None:
     shown = repr(card)
     for value in CANARY_VALUES:
         assert value not in shown, value
-    assert "01632 960777" not in shown, "the typed call-back number is not on the card"
     fields = _fields(card)
     assert fields["Reference"] == REF
     assert fields["Requesting organisation"] == (
@@ -35,10 +34,11 @@ def test_the_channel_card_is_redacted() -> None:
     )
     assert fields["Requested by"] == "Robin Vale, On-call manager"
     assert fields["Phone on record"] == "01632 960555"
+    assert fields["Call-back number"] == "01632 960777 (not the number on record)"
     assert "2.4.1" in fields["Urgency grounds"] and "2.4.4" in fields["Urgency grounds"]
     assert "Weapons" in fields["Information requested"]
     assert fields["Requested at"] == "Fri 20 Nov 22:00"
-    assert card.status == "Paged: Detective Inspector"
+    assert card.status == "Waiting for a SPOC to pick it up (paged: Detective Inspector)"
     assert card.card_id == f"spoc:{REF}"
     assert [a.action_id for a in card.actions] == [
         "spoc:ack",
@@ -120,7 +120,7 @@ def test_the_outcome_goes_privately_with_the_note_and_the_form_button() -> None:
     )
     card = cards.outcome_card(request, world.directory, world.ctx)
     assert _fields(card)["Note from the SPOC"] == "Two cautions disclosed"
-    assert _fields(card)["Written form due"] == "Mon 23 Nov 22:00"
+    assert _fields(card)["Written form due"] == "Mon 23 Nov 22:00 (in 3 days)"
     assert [(a.action_id, a.value) for a in card.actions] == [("retro:open", REF)]
 
 
@@ -134,3 +134,27 @@ def test_reminders_and_nudges_have_distinct_ids_so_each_one_notifies() -> None:
         cards.nudge_card(request, 2, "req", world.directory, world.ctx).card_id,
     }
     assert len(ids) == 4
+
+
+def test_the_call_back_number_is_the_one_just_given_written_like_the_one_on_record() -> None:
+    """Issue 16: the card showed the directory phone, not the call-back number just given;
+    both are shown, in one format, and a difference is pointed out for the verification call
+    (§1.1: the police verify the caller)."""
+    world = World()
+    given = new_request(paged=["spoc1"])
+    given.answers["contact_phone"] = "+441632960555"
+    same = _fields(cards.spoc_card(given, world.directory, world.ctx))
+    assert same["Call-back number"] == same["Phone on record"] == "01632 960555"
+    del given.answers["contact_phone"]
+    unknown = _fields(cards.spoc_card(given, world.directory, world.ctx))
+    assert unknown["Call-back number"] == "01632 960555"
+
+
+def test_details_name_the_organisation_as_the_card_does() -> None:
+    """Issue 16: Details said "On behalf of: NCC" where the card names the council."""
+    world = World()
+    request = new_request(paged=["spoc1"])
+    request.answers["on_behalf_of"] = "NCC"
+    details = _fields(cards.details_message(request, world.directory))
+    assert details["On behalf of"] == "Northmoor County Council"
+    assert details["Call-back number"] == "01632 960777", "phones as everywhere else"

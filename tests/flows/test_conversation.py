@@ -18,7 +18,7 @@ from flows.conversation import (
 )
 from flows.effects import Audit, Send
 from flows.inbound import Inbound
-from flows.messages import Card, Question, Text, ToSpocChannel
+from flows.messages import Card, Question, Text, ToOfficer, ToSpocChannel
 from flows.policy import Policy
 from tests.flows.test_verification import SECRET, make_directory
 
@@ -76,7 +76,21 @@ def asked(step: Step) -> str:
 
 
 def texts(step: Step) -> str:
-    return "\n".join(m.text for m in step.replies if isinstance(m, Text))
+    """What the person reads: plain messages and the errors on re-asked questions."""
+    return "\n".join(
+        m.text if isinstance(m, Text) else m.error
+        for m in step.replies
+        if isinstance(m, Text) or (isinstance(m, Question) and m.error)
+    )
+
+
+def review_cards(step: Step) -> list[Card]:
+    """The review summary: delivered to the requester (so that it updates in place)."""
+    return [
+        e.message
+        for e in step.effects
+        if isinstance(e, Send) and isinstance(e.to, ToOfficer) and isinstance(e.message, Card)
+    ]
 
 
 def audits(step: Step) -> list[Audit]:
@@ -108,7 +122,7 @@ def test_the_whole_conversation_ends_in_a_submission() -> None:
     first = FLOW.begin(ctx())
     assert asked(first) == "emergency" and first.session.state == "triage"
     review = at_review()
-    card = next(m for m in review.replies if isinstance(m, Card))
+    [card] = review_cards(review)
     assert card.card_id == f"review:{review.session.session_id}"
     assert (
         card.fields[0].label == "1. On behalf of"
@@ -294,7 +308,7 @@ def test_an_edit_that_makes_a_new_question_apply_asks_it_before_the_review() -> 
     """protocol-requirements §5.3: reasons for not obtaining consent must be recorded."""
     step = say(say(at_review(), "edit consent"), "obtained")
     assert step.session.state == "reviewing"
-    labels = [f.label for m in step.replies if isinstance(m, Card) for f in m.fields]
+    labels = [f.label for m in review_cards(step) for f in m.fields]
     assert not any("without consent" in label for label in labels)
     context = ctx()
     fresh = answer_all(say(FLOW.begin(context), "no"), {**ANSWERS, "consent": "1"}, context)
@@ -448,3 +462,70 @@ def test_a_specific_child_is_redirected_when_the_protocol_says_so() -> None:
     carried_on = flow.step(step.session, inbound("no"), night)
     assert asked(carried_on) == "on_behalf_of"
     assert asked(FLOW.step(FLOW.begin(night).session, inbound("no"), night)) == "on_behalf_of"
+
+
+# --- right first time (issue 16) --------------------------------------------------------------
+
+
+def test_the_review_is_posted_once_then_updated_in_place() -> None:
+    """A wrong reply at the review re-asks the short question only; an edit updates the one
+    summary (same card id) instead of posting all the rows again."""
+    review = at_review()
+    [card] = review_cards(review)
+    assert not any(isinstance(m, Card) for m in review.replies), "delivered, not replied"
+    assert asked(review) == "review"
+    wrong = say(review, "maybe")
+    assert review_cards(wrong) == [] and not any(isinstance(m, Card) for m in wrong.replies)
+    assert "Please choose one of" in texts(wrong) and asked(wrong) == "review"
+    for command in ("help", "status", "start"):
+        assert review_cards(say(review, command)) == [], command
+    edited = say(say(review, "edit 3"), "Otherperson")
+    [updated] = review_cards(edited)
+    assert updated.card_id == card.card_id
+    assert ("3. Last name", "Otherperson") in [(f.label, f.value) for f in updated.fields]
+    assert "updated the summary" in texts(edited) and asked(edited) == "review"
+
+
+def test_a_bad_answer_is_an_error_on_the_question_not_a_separate_message() -> None:
+    step = say(_at("contact_phone"), "12345")
+    [question] = [m for m in step.replies if isinstance(m, Question)]
+    assert question.field == "contact_phone"
+    assert "too short" in question.error and "07700 900123" in question.error
+    assert not [m for m in step.replies if isinstance(m, Text)], "no grey text to miss"
+    assert say(step, "07700 900123").session.answers["contact_phone"] == "+447700900123"
+
+
+def test_sending_or_cancelling_closes_the_summary_card() -> None:
+    sent = say(at_review(), "submit")
+    [card] = review_cards(sent)
+    assert card.status == "Sent to the police SPOC." and card.actions == ()
+    assert all(f.action is None for f in card.fields), "no Change buttons left to press"
+    [cancelled] = review_cards(say(at_review(), "cancel"))
+    assert cancelled.status.startswith("Cancelled")
+    assert review_cards(say(_at("subject.dob"), "cancel")) == [], "no summary was posted"
+    [expired] = review_cards(FLOW.expire(at_review().session, ctx()))
+    assert expired.status.startswith("Closed") and expired.actions == ()
+
+
+def test_an_unknown_or_rough_date_of_birth_goes_through_and_shows_as_such() -> None:
+    """Issue 16: skip, unknown and about 40 were refused though the forms allow them."""
+    context = ctx()
+    for typed, shown in (("about 40", "Not known: about 40 years old"), ("skip", "Not known")):
+        step = answer_all(
+            say(FLOW.begin(context), "no", context), {**ANSWERS, "subject.dob": typed}, context
+        )
+        [card] = review_cards(step)
+        assert ("6. Date of birth", shown) in [(f.label, f.value) for f in card.fields]
+
+
+def test_every_question_of_the_request_says_where_you_are() -> None:
+    step = say(FLOW.begin(ctx()), "no")
+    seen = []
+    while (field := asked(step)) != "review":
+        question = [m for m in step.replies if isinstance(m, Question)][-1]
+        seen.append(question.progress)
+        step = say(step, ANSWERS[field])
+    assert seen[0] == "Question 1 of 17" and seen[-1] == "Question 17 of 17"
+    assert [int(p.split()[1]) for p in seen] == list(range(1, 18))
+    assert next(m for m in FLOW.begin(ctx()).replies if isinstance(m, Question)).progress == ""
+    assert "question 6 of 17" in texts(say(_at("subject.dob"), "status"))

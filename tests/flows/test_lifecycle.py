@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from flows import jobs
 from flows.lifecycle import STATES, RequestFlow
-from flows.messages import Card, Text, ToSpocChannel
+from flows.messages import Card, Message, Text, ToSpocChannel
 from tests.flows.lifecycle_world import (
     CANARY_VALUES,
     DIRECTORY,
@@ -90,7 +90,7 @@ def test_no_acknowledgement_escalates_down_the_rota_then_alerts_the_fallback() -
         (next_ack,) = schedules(step.effects, jobs.SPOC_ACK)
         assert next_ack.payload["page"] == page + 1
     assert world.request.paged == ["spoc1", "spoc2", "spoc1", "spoc2"]
-    assert paged_posts[0] == "Paged: Detective Sergeant"
+    assert paged_posts[0] == "Waiting for a SPOC to pick it up (paged: Detective Sergeant)"
     assert "still" in text_of(to_officer(world.steps[2].effects, "spoc1"))
 
     world.advance(timedelta(minutes=10))
@@ -189,7 +189,10 @@ def test_approve_without_a_note_is_refused() -> None:
     """§6.1: "Staff must always record the reasons for any decision"."""
     world = submitted()
     step = world.act("spoc1", "spoc:approve", "   ")
-    assert is_refusal(step) and "note" in text_of(step.replies)
+    form = only_form(step)
+    assert not step.changed and not sends(step.effects)
+    assert form.form_id == "spoc:decision" and form.context == "approve"
+    assert "needs a note" in form.fields[0].error, "the form comes back with the error on it"
     assert world.request.outcome is None and world.request.state == "paged"
 
 
@@ -385,7 +388,9 @@ def test_an_invalid_retro_form_is_shown_again_with_the_problems() -> None:
     step = world.submit_retro({})
     form = only_form(step)
     assert not step.changed and world.request.state == "retro_due"
-    assert any(f.hint.startswith("Problem:") for f in form.fields)
+    errors = {f.key: f.error for f in form.fields if f.error}
+    assert errors["reason"] == "This is required."
+    assert all(f.hint == "" or not f.hint.startswith("Problem") for f in form.fields)
 
 
 def test_a_submitted_form_closes_the_request_and_stops_every_reminder() -> None:
@@ -515,3 +520,100 @@ def test_random_sequences_never_crash_or_leave_an_illegal_state(moves: list[tupl
             assert request.outcome and request.retro_due_at is not None
         assert request.decided_by in (None, "spoc1", "spoc2")
         assert len(request.paged) <= 2 * world.timers.spoc_rota_rounds
+
+
+# --- right first time (issue 16) --------------------------------------------------------------
+
+
+def _status(messages: list[Message]) -> str:
+    return next(m.status for m in messages if isinstance(m, Card))
+
+
+def test_reminders_and_nudges_are_numbered_as_the_person_receives_them() -> None:
+    """Issue 16: the first overdue nudge said "Reminder 1" after two reminders."""
+    world = approved()
+    due = FRIDAY_10PM + 72 * HOUR
+    world.at(due - 24 * HOUR)
+    first = world.timer(jobs.RETRO_REMINDER, n=0)
+    world.at(due - 2 * HOUR)
+    second = world.timer(jobs.RETRO_REMINDER, n=1)
+    world.at(due + HOUR)
+    overdue = world.timer(jobs.RETRO_OVERDUE)
+    world.advance(24 * HOUR)
+    again = world.timer(jobs.OVERDUE_NUDGE, n=2)
+    statuses = [_status(to_officer(s.effects, "req")) for s in (first, second, overdue, again)]
+    assert [s.split(".")[0] for s in statuses] == [
+        "Reminder 1",
+        "Reminder 2",
+        "Reminder 3",
+        "Reminder 4",
+    ]
+    card = next(m for m in to_officer(second.effects, "req") if isinstance(m, Card))
+    assert ("Due", "Mon 23 Nov 22:00 (in 2 hours)") in [(f.label, f.value) for f in card.fields]
+    late = next(m for m in to_officer(overdue.effects, "mgr") if isinstance(m, Card))
+    assert ("Overdue by", "1 hour") in [(f.label, f.value) for f in late.fields]
+
+
+def test_a_reminder_that_was_never_scheduled_is_not_counted() -> None:
+    """Decided 23 hours before the deadline: the 24-hour reminder never went out, so the
+    2-hour one is the first."""
+    world = submitted()
+    world.at(FRIDAY_10PM + 49 * HOUR)
+    world.act("spoc1", "spoc:approve", "Disclosed")
+    world.at(FRIDAY_10PM + 70 * HOUR)
+    step = world.timer(jobs.RETRO_REMINDER, n=1)
+    assert _status(to_officer(step.effects, "req")).startswith("Reminder 1.")
+    world.at(FRIDAY_10PM + 72 * HOUR)
+    assert _status(to_officer(world.timer(jobs.RETRO_OVERDUE).effects, "req")) == "Reminder 2"
+
+
+def test_the_manager_is_told_when_the_overdue_form_arrives() -> None:
+    """Issue 16: the manager was nudged about the overdue form but never told it arrived."""
+    world = approved()
+    world.at(FRIDAY_10PM + 72 * HOUR)
+    world.timer(jobs.RETRO_OVERDUE)
+    step = world.submit_retro(filled(only_form(world.retro_form())))
+    [told] = to_officer(step.effects, "mgr")
+    assert isinstance(told, Text) and REF in told.text and "Robin Vale" in told.text
+    assert not to_officer(step.effects, "ig1"), "IG was never nudged about it"
+    assert not any(v in text_of([told]) for v in CANARY_VALUES)
+    on_time = approved()
+    step = on_time.submit_retro(filled(only_form(on_time.retro_form())))
+    assert not to_officer(step.effects, "mgr"), "nobody was chasing a form that was on time"
+
+
+def test_ig_is_told_too_once_it_was_nudged() -> None:
+    world = approved()
+    world.at(FRIDAY_10PM + 72 * HOUR)
+    world.timer(jobs.RETRO_OVERDUE)
+    for n in (2, 3):
+        world.advance(24 * HOUR)
+        world.timer(jobs.OVERDUE_NUDGE, n=n)
+    step = world.submit_retro(filled(only_form(world.retro_form())))
+    assert to_officer(step.effects, "mgr") and to_officer(step.effects, "ig1")
+
+
+def test_the_same_question_sent_twice_is_asked_once() -> None:
+    """Issue 16: the Ask form stayed live and sent the question twice."""
+    world = submitted()
+    world.act("spoc1", "spoc:ask", "Is he known to carry a knife?")
+    again = world.act("spoc1", "spoc:ask", "Is he known to carry a knife?")
+    assert not again.changed and not sends(again.effects)
+    assert "already sent" in text_of(again.replies)
+    assert len(world.request.info) == 1
+
+
+def test_an_empty_question_comes_back_as_the_form_with_its_error() -> None:
+    world = submitted()
+    form = only_form(world.act("spoc1", "spoc:ask", " "))
+    assert form.context == "ask" and form.fields[0].error.startswith("Write the question")
+
+
+def test_a_refusal_names_the_state_in_plain_words() -> None:
+    world = approved()
+    step = world.act("spoc2", "spoc:ack")
+    assert "already approved" in text_of(step.replies)
+    world.at(FRIDAY_10PM + 72 * HOUR)
+    world.timer(jobs.RETRO_OVERDUE)
+    why = text_of(world.act("req", "withdraw").replies)
+    assert "retro" not in why and "_" not in why.split("request")[-1]

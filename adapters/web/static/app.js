@@ -5,7 +5,9 @@
 (function () {
   const API = "/web/api";
   const STORAGE_KEY = "oohbot.identity";
-  const state = { officer: "", source: null, statusTimer: 0, seen: new Map(), uid: 0 };
+  const state = {
+    officer: "", source: null, statusTimer: 0, seen: new Map(), uid: 0, clock: null, clockTimer: 0,
+  };
   const $ = (id) => document.getElementById(id);
 
   // --- tiny DOM builder --------------------------------------------------------------------
@@ -52,26 +54,45 @@
 
   // --- rendering messages ------------------------------------------------------------------
 
-  function render(message, where) {
+  function render(message, where, entryId, live) {
     switch (message.type) {
-      case "question": return renderQuestion(message, where);
+      case "question": return renderQuestion(message, where, live);
       case "card": return renderCard(message, where);
-      case "form": return renderForm(message, where);
+      case "form": return renderForm(message, where, entryId, live);
       default: return h("p", { class: "text", text: message.text });
     }
   }
 
-  function actionButton(action, where) {
-    return h("button", {
+  // ``about``: what the button acts on, for screen readers ("Change" → "Change 6. Date of birth").
+  function actionButton(action, where, about) {
+    const click = () => send({
+      kind: "action", action: action.action_id, value: action.value, where, label: action.label,
+    });
+    const button = h("button", {
       type: "button",
       class: `btn ${action.style || "default"}`,
       "data-id": action.action_id,
       value: action.value,
-      text: action.label,
-      onclick: () => send({
-        kind: "action", action: action.action_id, value: action.value, where, label: action.label,
-      }),
+      onclick: () => (action.confirm ? askFirst(button, action, click) : click()),
+    }, action.label, about ? h("span", { class: "visually-hidden", text: ` ${about}` }) : null);
+    return button;
+  }
+
+  // What cannot be undone is asked about first, in place: the question, then "Yes" or "No".
+  function askFirst(button, action, click) {
+    const questionId = uid("confirm");
+    const no = h("button", { type: "button", class: "btn", "data-id": `${action.action_id}:no`, text: "No, go back" });
+    const yes = h("button", {
+      type: "button", class: "btn danger sure", "data-id": `${action.action_id}:yes`, value: action.value,
+      text: `Yes, ${action.label.toLowerCase()}`,
     });
+    const group = h("div", { class: "confirm", role: "group", "aria-labelledby": questionId },
+      h("p", { id: questionId, tabindex: "-1", text: action.confirm }),
+      h("div", { class: "actions" }, yes, no));
+    yes.addEventListener("click", () => { yes.disabled = true; no.disabled = true; click(); });
+    no.addEventListener("click", () => { group.replaceWith(button); button.focus(); });
+    button.replaceWith(group);
+    group.querySelector("p").focus();
   }
 
   function renderCard(card, where) {
@@ -84,7 +105,7 @@
         list.append(h("div", { class: "field" },
           h("dt", { text: field.label }),
           h("dd", {}, h("span", { text: field.value }),
-            field.action ? actionButton(field.action, where) : null)));
+            field.action ? actionButton(field.action, where, field.label) : null)));
       }
       node.append(list);
     }
@@ -95,11 +116,21 @@
     return node;
   }
 
-  function renderQuestion(question, where) {
+  function renderQuestion(question, where, live) {
     const promptId = uid("ask");
+    const errorId = question.error ? uid("error") : null;
     const node = h("div", {
-      class: "question", "data-id": `ask:${question.field}`, role: "group", "aria-labelledby": promptId,
-    }, h("p", { class: "prompt", id: promptId, text: question.prompt }));
+      class: question.error ? "question question--error" : "question",
+      "data-id": `ask:${question.field}`, role: "group", "aria-labelledby": promptId,
+      "aria-describedby": errorId,
+    });
+    if (question.progress) node.append(h("p", { class: "progress", text: question.progress }));
+    node.append(h("p", { class: "prompt", id: promptId, text: question.prompt }));
+    if (question.error) {
+      node.append(h("p", { class: "error-message", id: errorId, role: live ? "alert" : null },
+        h("span", { class: "visually-hidden", text: "Error: " }), question.error));
+      node.dataset.errorId = errorId;
+    }
     if (question.hint) node.append(h("p", { class: "hint", text: question.hint }));
     if (question.choices.length && question.multi) node.append(multiChoice(question, where));
     else if (question.choices.length) node.append(singleChoice(question, where));
@@ -146,41 +177,85 @@
     return form;
   }
 
-  function renderForm(spec, where) {
+  // GOV.UK patterns: a summary of the problems at the top (focused, announced, with links to
+  // the inputs) and each error in red words beside its input. The browser's own validation is
+  // off (novalidate): the server says what is wrong, in the same words on every platform.
+  function renderForm(spec, where, entryId, live) {
     const titleId = uid("form");
-    const form = h("form", { class: "form", "data-form-id": spec.form_id, "aria-labelledby": titleId },
-      h("h3", { id: titleId, text: spec.title }));
-    for (const field of spec.fields) form.append(formField(spec.prefix, field));
-    form.append(h("button", { type: "submit", class: "btn primary", text: spec.submit_label }));
-    form.addEventListener("submit", (event) => {
+    const form = h("form", {
+      class: "form", "data-form-id": spec.form_id, "aria-labelledby": titleId, novalidate: true,
+    }, h("h3", { id: titleId, text: spec.title }));
+    const shown = spec.fields.map((field) => formField(spec.prefix, field));
+    const errors = shown.filter((f) => f.error);
+    if (errors.length) form.append(errorSummary(errors, live));
+    for (const field of shown) form.append(field.node);
+    const submit = h("button", { type: "submit", class: "btn primary", text: spec.submit_label });
+    form.append(submit);
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      send({
+      if (submit.disabled) return;
+      submit.disabled = true;
+      submit.textContent = "Sending…";
+      const sent = await send({
         kind: "form", action: spec.form_id, where, form: formValues(form, spec),
-        form_ref: spec.ref, form_context: spec.context, label: `Sent: ${spec.title}`,
+        form_ref: spec.ref, form_context: spec.context, label: `Sent: ${spec.title}`, entry: entryId,
       });
+      if (!sent && form.isConnected) {
+        submit.disabled = false;
+        submit.textContent = spec.submit_label;
+      }
     });
     return form;
+  }
+
+  function errorSummary(errors, live) {
+    const titleId = uid("problem");
+    return h("div", {
+      class: "error-summary", tabindex: "-1", role: live ? "alert" : null, "aria-labelledby": titleId,
+    },
+    h("h4", { id: titleId, text: "There is a problem" }),
+    h("ul", {}, ...errors.map((field) => h("li", {}, h("a", {
+      href: `#${field.target}`,
+      text: field.error,
+      onclick: (event) => {
+        event.preventDefault();
+        const target = document.getElementById(field.target);
+        if (!target) return;
+        target.focus();
+        (target.closest(".input") || target).scrollIntoView({ block: "start" });
+      },
+    })))));
   }
 
   function formField(prefix, field) {
     const dataId = `${prefix}:${field.key}`;
     const label = field.optional ? `${field.label} (optional)` : field.label;
     const hintId = field.hint ? uid("hint") : null;
+    const errorId = field.error ? uid("error") : null;
     const hint = hintId ? h("p", { class: "hint", id: hintId, text: field.hint }) : null;
+    const error = errorId ? h("p", { class: "error-message", id: errorId },
+      h("span", { class: "visually-hidden", text: "Error: " }), field.error) : null;
+    const describedBy = [hintId, errorId].filter(Boolean).join(" ") || null;
+    const wrap = field.error ? "input input--error" : "input";
     if (field.kind === "multi") {
       const chosen = Array.isArray(field.value) ? field.value : [field.value];
-      return h("fieldset", { class: "input", "data-id": dataId, "aria-describedby": hintId },
-        h("legend", { text: label }), hint,
-        ...field.choices.map((choice) => {
-          const id = uid("opt");
-          return h("div", { class: "check" },
-            h("input", { type: "checkbox", id, name: field.key, value: choice.key, checked: chosen.includes(choice.key) }),
-            h("label", { for: id, text: choice.label }));
-        }));
+      const boxes = field.choices.map((choice) => {
+        const id = uid("opt");
+        return h("div", { class: "check" },
+          h("input", { type: "checkbox", id, name: field.key, value: choice.key, checked: chosen.includes(choice.key) }),
+          h("label", { for: id, text: choice.label }));
+      });
+      const node = h("fieldset", { class: wrap, "data-id": dataId, "aria-describedby": describedBy },
+        h("legend", { text: label }), hint, error, ...boxes);
+      return { node, error: field.error, target: boxes.length ? boxes[0].firstChild.id : "" };
     }
     const id = uid("in");
-    return h("div", { class: "input" }, h("label", { for: id, text: label }), hint,
-      control(field, { id, name: field.key, "data-id": dataId, "aria-describedby": hintId, required: !field.optional }));
+    const node = h("div", { class: wrap }, h("label", { for: id, text: label }), hint, error,
+      control(field, {
+        id, name: field.key, "data-id": dataId, "aria-describedby": describedBy,
+        "aria-invalid": field.error ? "true" : null, "aria-required": field.optional ? null : "true",
+      }));
+    return { node, error: field.error, target: id };
   }
 
   function control(field, attrs) {
@@ -193,9 +268,8 @@
       }
       return select;
     }
-    const iso = /^\d{4}-\d{2}-\d{2}$/;
-    const type = field.kind === "phone" ? "tel"
-      : field.kind === "date" && (value === "" || iso.test(value)) ? "date" : "text";
+    // Dates are typed (3/5/1980, May 1980, about 40, unknown): a date picker cannot say "about".
+    const type = field.kind === "phone" ? "tel" : "text";
     return h("input", { ...attrs, type, value, autocomplete: "off" });
   }
 
@@ -225,31 +299,63 @@
     if (known && known.json === json) return;
     const node = h("li", { class: `entry from-${entry.origin}`, "data-entry-id": entry.id },
       h("span", { class: "visually-hidden", text: entry.origin === "me" ? "You: " : "oohbot: " }),
-      render(entry.message, where));
+      render(entry.message, where, entry.id, live));
     state.seen.set(entry.id, { node, json });
-    if (known) return replace(known.node, node, entry);
+    if (known) return replace(known.node, node, entry, live);
     insertInOrder(listFor(entry), node, sequence(entry.id));
+    if (where === "chat" && entry.message.type === "question") markComposer(node, entry.message);
     if (live && where === "chat" && entry.origin === "bot") focusPrompt(node, entry.message);
   }
 
-  function replace(old, node, entry) {
+  function replace(old, node, entry, live) {
     const hadFocus = old.contains(document.activeElement);
     old.replaceWith(node);
+    const summary = node.querySelector(".error-summary");
+    if (summary && live) return focusInView(summary, "start");
     if (entry.message.type === "card") announce(`Updated: ${entry.message.title}`);
+    if (live && isReview(entry.message)) return focusInView(node.querySelector("h3"), "start");
     if (hadFocus) (node.querySelector("button, input, select, textarea") || node.querySelector("h3") || node).focus();
   }
 
   function insertInOrder(list, node, seq) {
     const after = [...list.children].find((child) => sequence(child.dataset.entryId) > seq);
     list.insertBefore(node, after || null);
-    if (!after) list.scrollTop = list.scrollHeight;
+    if (!after) {
+      list.scrollTop = list.scrollHeight;
+      if (list.id === "inbox" && state.live) node.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  const isReview = (message) => message.type === "card" && String(message.card_id).startsWith("review:");
+
+  function focusInView(target, block) {
+    if (!target) return;
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block });
+  }
+
+  // The message box belongs to the latest question: its error describes the box too.
+  function markComposer(node, question) {
+    const box = $("message");
+    const ids = ["message-hint", node.querySelector(".question").dataset.errorId].filter(Boolean);
+    box.setAttribute("aria-describedby", ids.join(" "));
+    if (question.error) box.setAttribute("aria-invalid", "true");
+    else box.removeAttribute("aria-invalid");
   }
 
   function focusPrompt(node, message) {
-    if (message.type === "question" && !message.choices.length) return $("message").focus();
+    if (message.type === "question" && message.field === "review") {
+      // Read the summary first: it is above the question, and may be taller than the screen.
+      const reviews = [...$("inbox").querySelectorAll('[data-card-id^="review:"] h3')];
+      if (reviews.length) return focusInView(reviews[reviews.length - 1], "start");
+    }
+    if (message.type === "question" && !message.choices.length) {
+      $("message").focus({ preventScroll: true });
+      return node.scrollIntoView({ block: "nearest" });
+    }
     if (message.type !== "question" && message.type !== "form") return;
-    const target = node.querySelector("button, input, select, textarea");
-    if (target) target.focus();
+    const target = node.querySelector(".error-summary") || node.querySelector("button, input, select, textarea");
+    if (target) target.focus({ preventScroll: true });
     node.scrollIntoView({ block: "nearest" });
   }
 
@@ -279,13 +385,16 @@
 
   function onSnapshot(snapshot) {
     if (snapshot.officer !== state.officer) return;
+    state.live = false;
     $("inbox").replaceChildren();
     $("feed").replaceChildren();
     state.seen.clear();
     for (const entry of [...snapshot.inbox, ...snapshot.channel]) upsert(entry, false);
     $("channel-note").hidden = snapshot.channel_member;
+    document.body.dataset.channel = snapshot.channel_member ? "member" : "none";
     showClock(snapshot.clock);
     setLive("Live");
+    state.live = true;
     document.body.dataset.ready = "true";
   }
 
@@ -302,6 +411,7 @@
 
   async function refreshStatus() {
     if (!state.officer) return;
+    if ($("home").querySelector(".confirm")) return refreshSoon(); // not while asking "are you sure?"
     try {
       const data = await call(`/home?officer=${encodeURIComponent(state.officer)}`);
       $("home").replaceChildren(...data.messages.map((m) => render(m, "status")));
@@ -327,7 +437,9 @@
 
   function choose(officerId, officers) {
     state.officer = officerId;
+    state.live = false;
     sessionStorage.setItem(STORAGE_KEY, officerId);
+    forgetAs(officerId);
     document.body.dataset.ready = "false";
     const officer = officers.find((o) => o.id === officerId);
     $("notice").textContent = officer
@@ -344,10 +456,35 @@
     refreshStatus();
   }
 
+  // ?as=<id> opens the console as someone; once another identity is picked it no longer says
+  // who you are, so it goes (a reload keeps the new identity through sessionStorage).
+  function forgetAs(officerId) {
+    const params = new URLSearchParams(location.search);
+    if (!params.has("as") || params.get("as") === officerId) return;
+    params.delete("as");
+    const query = params.toString();
+    history.replaceState(null, "", location.pathname + (query ? `?${query}` : "") + location.hash);
+  }
+
   function showClock(clock) {
     $("clock").hidden = !clock.enabled;
     const hours = Math.round(clock.offset_seconds / 360) / 10;
-    $("clock-offset").textContent = hours ? `Clock is ${hours} h ahead of real time` : "Real time";
+    $("clock-offset").textContent = hours ? `${hours} h ahead of real time` : "Real time";
+    state.clock = clock.now ? { at: Date.parse(clock.now), read: Date.now(), zone: clock.timezone } : null;
+    tickClock();
+    clearInterval(state.clockTimer);
+    state.clockTimer = setInterval(tickClock, 30000);
+  }
+
+  // The time the service works to: what every deadline and reminder is measured against.
+  function tickClock() {
+    if (!state.clock) return;
+    const now = new Date(state.clock.at + Date.now() - state.clock.read);
+    const shown = new Intl.DateTimeFormat("en-GB", {
+      timeZone: state.clock.zone, weekday: "short", day: "numeric", month: "short",
+      hour: "2-digit", minute: "2-digit",
+    }).format(now);
+    $("clock-now").textContent = `Time now: ${shown}`;
   }
 
   async function advance(button) {

@@ -105,6 +105,55 @@ def test_the_home_tab_separates_cards() -> None:
     assert [b["type"] for b in view["blocks"]] == ["header", "divider", "header"]
 
 
+def test_a_short_modal_title_is_kept_and_errors_are_summarised_and_shown_at_the_input() -> None:
+    form = Form(
+        "spoc:decision",
+        "Approve DPT/17/2026",
+        "DPT/17/2026",
+        (FormField("note", "What was disclosed", "long_text", error="A decision needs a note."),),
+        context="approve",
+    )
+    view = blocks.modal(form)
+    assert view["title"]["text"] == "Approve DPT/17/2026"
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert "There is a problem" in texts[0] and "What was disclosed" in texts[0]
+    assert texts[1] == ":warning: *Error:* What was disclosed: A decision needs a note."
+    assert view["blocks"][-1]["block_id"] == "decision:note"
+
+
+def test_a_question_says_where_you_are_and_what_was_wrong() -> None:
+    question = Question(
+        "contact_phone",
+        "What number can the police call you back on?",
+        progress="Question 17 of 17",
+        error="That number is too short (5 digits).",
+    )
+    rendered = blocks.render(question)
+    assert rendered[0] == blocks.context("Question 17 of 17")
+    assert rendered[1]["block_id"] == "ask:contact_phone"
+    assert rendered[2]["block_id"] == "error:contact_phone"
+    assert rendered[2]["text"]["text"].startswith(":warning: *Error:* That number is too short")
+
+
+def test_a_destructive_button_asks_first_with_slack_s_confirm_dialog() -> None:
+    card = Card(
+        "home:mine:a",
+        "My requests",
+        fields=(
+            CardField(
+                "DPT/17/2026",
+                "Waiting for a SPOC",
+                Action("withdraw", "Withdraw", "DPT/17/2026", "danger", "Withdraw DPT/17/2026?"),
+            ),
+        ),
+    )
+    button = blocks.render(card)[1]["accessory"]
+    assert (button["action_id"], button["value"]) == ("withdraw", "DPT/17/2026")
+    assert button["confirm"]["text"]["text"] == "Withdraw DPT/17/2026?"
+    assert button["confirm"]["confirm"]["text"] == "Yes, withdraw"
+    assert button["confirm"]["style"] == "danger"
+
+
 def test_a_short_modal_title_is_kept_as_it_is() -> None:
     form = Form("spoc:decision", "Approve DPT/17/2026", "DPT/17/2026", (FormField("note", "N"),))
     view = blocks.modal(form)

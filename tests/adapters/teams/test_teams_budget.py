@@ -32,8 +32,15 @@ def _activity_size(message: Message) -> int:
 
 
 def _texts(card: dict[str, Any]) -> list[str]:
-    """What the card's text blocks show (escaping undone)."""
-    return [unescape(e["text"]) for e in walk(card) if e.get("type") == "TextBlock"]
+    """What the card's text blocks show (escaping undone); a card field's one line
+    ("**Label:** value") counts as its label and its value."""
+    shown: list[str] = []
+    for element in walk(card):
+        if element.get("type") != "TextBlock":
+            continue
+        field = re.fullmatch(r"\*\*(.*?):\*\* (.*)", element["text"], re.DOTALL)
+        shown += [unescape(field[1]), unescape(field[2])] if field else [unescape(element["text"])]
+    return shown
 
 
 def unescape(text: str) -> str:

@@ -100,6 +100,52 @@ def test_card_field_with_its_own_button() -> None:
     assert any(e.get("text") == "Approved" for e in walk(card))
 
 
+def test_many_field_buttons_become_one_list_and_one_button() -> None:
+    """Issue 16: 17 "Change" buttons made the review card 1,735 px tall at 560 px."""
+    fields = tuple(
+        CardField(f"{n}. Answer {n}", "x", Action(f"edit:k{n}", "Change", f"k{n}"))
+        for n in range(1, 18)
+    )
+    card = render(Card(card_id="review:1", title="Please check your request", fields=fields))
+    [button] = submits(card)
+    assert button == {"type": "Action.Submit", "title": "Change", "data": {"action": "pick"}}
+    picker = by_id(card, "pick")
+    assert picker["type"] == "Input.ChoiceSet" and picker["style"] == "compact"
+    assert picker["choices"][2] == {"title": "3. Answer 3", "value": "edit:k3|k3"}
+    assert picker["label"] == "Choose one to change"
+
+
+def test_a_button_that_cannot_be_undone_opens_a_confirmation_first() -> None:
+    withdraw = Action("withdraw", "Withdraw", "DPT/17/2026", "danger", "Withdraw DPT/17/2026?")
+    card = render(Card(card_id="home", title="Mine", fields=(CardField("R", "v", withdraw),)))
+    [shown] = [e for e in walk(card) if e.get("type") == "Action.ShowCard"]
+    assert shown["title"] == "Withdraw"
+    assert shown["card"]["body"][0]["text"] == escape("Withdraw DPT/17/2026?")
+    [sure] = shown["card"]["actions"]
+    assert sure["data"] == {"action": "withdraw", "ref": "DPT/17/2026"}
+    assert sure["title"] == "Yes, withdraw" and sure["style"] == "destructive"
+
+
+def test_errors_and_progress_are_marked_in_words_and_colour() -> None:
+    card = render(
+        Question(
+            "subject.dob",
+            "Date of birth?",
+            progress="Question 6 of 17",
+            error="There is no such date.",
+        )
+    )
+    texts = [(e["text"], e.get("color")) for e in walk(card) if e.get("type") == "TextBlock"]
+    assert texts[0] == (escape("Question 6 of 17"), None)
+    assert (escape("Error: There is no such date."), "Attention") in texts
+    form = render(Form("retro:submit", "Form", "R", (FormField("a", "A", error="Required."),)))
+    errors = [e["text"] for e in walk(form) if e.get("color") == "Attention"]
+    assert errors == [
+        escape("Error: There is a problem with: A. Correct it and send again."),
+        escape("Error: Required."),
+    ]
+
+
 def test_decision_form_has_note_input_and_hidden_context() -> None:
     form = Form(
         form_id="spoc:decision",
@@ -226,5 +272,17 @@ def test_all_message_text_in_text_blocks_is_escaped(title: str, label: str, valu
         )
     )
     blocks = [e["text"] for e in walk(card) if e.get("type") == "TextBlock"]
-    assert blocks == [escape(title), escape(label), escape(value), escape(value)]
+    assert blocks == [escape(title), f"**{escape(label)}:** {escape(value)}", escape(value)]
     json.dumps(card)
+
+
+def test_buttons_that_ask_first_or_differ_stay_one_per_field() -> None:
+    """A Withdraw per request keeps its own confirming button under its request."""
+    fields = tuple(
+        CardField(ref, "Waiting", Action("withdraw", "Withdraw", ref, "danger", f"Withdraw {ref}?"))
+        for ref in ("DPT/01/2026", "DPT/02/2026")
+    )
+    card = render(Card(card_id="home:mine:a", title="Mine", fields=fields))
+    shown = [e for e in walk(card) if e.get("type") == "Action.ShowCard"]
+    assert [s["card"]["actions"][0]["data"]["ref"] for s in shown] == ["DPT/01/2026", "DPT/02/2026"]
+    assert not [e for e in walk(card) if e.get("id") == "pick"]

@@ -114,3 +114,14 @@ def test_retro_form_splits_multi_fields_only() -> None:
     inbound = parse(value=value)
     assert inbound is not None
     assert inbound.form == {"grounds": ["health_threat", "public_safety"], "summary": "a, b and c"}
+
+
+def test_the_pick_list_of_a_card_is_that_field_s_own_action() -> None:
+    """The review card's one "Change" list (``cards._field_actions``) → ``edit:<field>``."""
+    inbound = parse(value={"action": "pick", "pick": "edit:subject.dob|subject.dob"})
+    assert inbound is not None
+    assert (inbound.kind, inbound.action, inbound.value) == (
+        "action",
+        "edit:subject.dob",
+        "subject.dob",
+    )

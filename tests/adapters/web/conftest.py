@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -84,6 +84,7 @@ def service(host: str = "127.0.0.1") -> Service:
 
 
 RigFactory = Callable[..., Awaitable[Rig]]
+START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -105,6 +106,7 @@ async def make_rig() -> AsyncIterator[RigFactory]:
             service=service(),
             directory=DIRECTORY,
             advance=advance if with_clock else None,
+            now=lambda: START + sum(advanced, timedelta()),
         )
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
@@ -153,4 +155,13 @@ def texts(entries: list[dict[str, Any]]) -> list[str]:
     return [e["message"].get("text", e["message"].get("title", "")) for e in entries]
 
 
-__all__ = ["DIRECTORY", "RecordingHandler", "Rig", "Stream", "Text", "open_stream", "texts"]
+__all__ = [
+    "DIRECTORY",
+    "START",
+    "RecordingHandler",
+    "Rig",
+    "Stream",
+    "Text",
+    "open_stream",
+    "texts",
+]

@@ -114,7 +114,12 @@ async def test_a_garbage_host_header_is_a_400(rig: Rig) -> None:
 
 async def test_clock_control_advances_and_tells_every_browser(rig: Rig) -> None:
     status, clock = await rig.post("/web/api/clock", {"hours": 72})
-    assert status == 200 and clock == {"enabled": True, "offset_seconds": 72 * 3600.0}
+    assert status == 200 and clock == {
+        "enabled": True,
+        "offset_seconds": 72 * 3600.0,
+        "now": "2026-11-24T02:00:00+00:00",
+        "timezone": "Europe/London",
+    }
     assert rig.advanced == [timedelta(hours=72)]
     for bad in ({"hours": 0}, {"hours": -1}, {"hours": "72"}, {"hours": True}, {"hours": 1e9}):
         assert (await rig.post("/web/api/clock", bad))[0] == 400, bad

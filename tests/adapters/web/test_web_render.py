@@ -11,13 +11,20 @@ from flows.messages import Action, Card, CardField, Choice, Form, FormField, Que
 
 def test_question_keeps_field_and_choice_keys() -> None:
     question = Question(
-        "grounds", "Which grounds?", (Choice("health_threat", "Threat to health"),), multi=True
+        "grounds",
+        "Which grounds?",
+        (Choice("health_threat", "Threat to health"),),
+        multi=True,
+        progress="Question 11 of 17",
+        error="Please choose at least one.",
     )
     assert to_json(question) == {
         "type": "question",
         "field": "grounds",
         "prompt": "Which grounds?",
         "hint": "",
+        "progress": "Question 11 of 17",
+        "error": "Please choose at least one.",
         "multi": True,
         "choices": [{"key": "health_threat", "label": "Threat to health"}],
     }
@@ -29,16 +36,17 @@ def test_card_keeps_action_ids_values_and_field_actions() -> None:
         "req:1",
         "Request",
         fields=(CardField("Summary", "text", edit),),
-        actions=(Action("spoc:approve", "Approve", "DPT/1/2026", "primary"),),
+        actions=(Action("withdraw", "Withdraw", "DPT/1/2026", "danger", "Withdraw it?"),),
         status="Paged",
     )
     data = to_json(card)
     assert data["fields"][0]["action"]["action_id"] == "answer:edit:summary"
     assert data["actions"][0] == {
-        "action_id": "spoc:approve",
-        "label": "Approve",
+        "action_id": "withdraw",
+        "label": "Withdraw",
         "value": "DPT/1/2026",
-        "style": "primary",
+        "style": "danger",
+        "confirm": "Withdraw it?",
     }
 
 
@@ -50,13 +58,14 @@ def test_form_prefixes_and_prefill() -> None:
         "DPT/1/2026",
         (
             FormField("grounds", "Grounds", "multi", (Choice("a", "A"),), value=("a",)),
-            FormField("summary", "Summary", "long_text", value="as asked"),
+            FormField("summary", "Summary", "long_text", value="as asked", error="Too long."),
         ),
         context="mh1",
     )
     data = to_json(form)
     assert (data["prefix"], data["ref"], data["context"]) == ("retro", "DPT/1/2026", "mh1")
     assert [f["value"] for f in data["fields"]] == [["a"], "as asked"]
+    assert [f["error"] for f in data["fields"]] == ["", "Too long."]
 
 
 @given(st.text())

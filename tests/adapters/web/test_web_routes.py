@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from adapters.web.sender import CHANNEL_BOX
@@ -40,7 +41,12 @@ async def test_identity_list_comes_from_the_directory(rig: Rig) -> None:
     assert [o["id"] for o in config["officers"]] == ["req", "spoc", "mgr", "old"]
     assert config["officers"][1]["roles"] == ["spoc"]
     assert config["officers"][3]["valid_until"] == "2020-01-01"
-    assert config["clock"] == {"enabled": True, "offset_seconds": 0.0}
+    assert config["clock"] == {
+        "enabled": True,
+        "offset_seconds": 0.0,
+        "now": "2026-11-21T02:00:00+00:00",
+        "timezone": "Europe/London",
+    }
 
 
 async def test_typed_message_becomes_a_text_inbound(rig: Rig) -> None:
@@ -150,6 +156,38 @@ async def test_engine_failure_shows_a_short_message_with_an_error_id(rig: Rig) -
     data = await rig.event(kind="text", text="hi")
     [entry] = data["entries"]
     assert entry["message"]["text"].startswith("Sorry, something went wrong on our side. Error id ")
+
+
+def _form() -> Form:
+    field = FormField("note", "Your question for the requester", kind="long_text")
+    return Form("spoc:decision", "Ask DPT/01/2026", "DPT/01/2026", (field,), context="ask")
+
+
+async def test_a_form_with_errors_comes_back_in_place_not_as_a_second_copy(rig: Rig) -> None:
+    entry = rig.sender.post("spoc", _form())
+    error = FormField("note", "Your question", kind="long_text", error="Write the question.")
+    rig.handler.replies = [replace(_form(), fields=(error,))]
+    submitted = {"form_ref": "DPT/01/2026", "form_context": "ask", "entry": entry.id}
+    data = await rig.event(
+        officer="spoc", kind="form", action="spoc:decision", form={"note": ""}, **submitted
+    )
+    [shown] = data["entries"]
+    assert shown["id"] == entry.id and shown["message"]["fields"][0]["error"]
+    inbox = rig.sender.entries("spoc")
+    assert len(inbox) == 1, "no echo, no second copy of the form"
+
+
+async def test_a_sent_form_is_closed_so_it_cannot_send_twice(rig: Rig) -> None:
+    entry = rig.sender.post("spoc", _form())
+    rig.handler.replies = [Text("Your question was sent to the requester of DPT/01/2026.")]
+    submitted = {"form_ref": "DPT/01/2026", "form_context": "ask", "entry": entry.id}
+    await rig.event(
+        officer="spoc", kind="form", action="spoc:decision", form={"note": "Knife?"}, **submitted
+    )
+    closed, reply = (e.to_json()["message"] for e in rig.sender.entries("spoc"))
+    assert closed["type"] == "card" and closed["status"] == "Sent. This form is closed."
+    assert closed["title"] == "Ask DPT/01/2026" and closed["actions"] == []
+    assert reply["text"].startswith("Your question was sent")
 
 
 async def test_bodies_that_would_break_a_parser_are_refused(rig: Rig) -> None:
