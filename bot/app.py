@@ -129,6 +129,7 @@ def _install_platforms(
             advance=allowed,
             now=clock.now,
             zone=settings.service.zone,
+            boxes=store,
         )
         engine.add_sender(sender, "spoc")
     if settings.slack.enabled:

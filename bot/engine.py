@@ -174,7 +174,8 @@ class Engine:
         officer = self.directory.by_platform(platform, user_id, tenant)
         queries = visibility.home(officer, self.directory) if officer else []
         requests = await self.services.find(*queries)
-        return home_view(officer, requests, self.directory, self.settings.service.zone)
+        zone, now = self.settings.service.zone, self.clock.now()
+        return home_view(officer, requests, self.directory, zone, now)
 
     # --- timers ----------------------------------------------------------------------------
 

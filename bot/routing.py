@@ -97,7 +97,7 @@ class Router:
     async def _home(self, unit: Unit, inbound: Inbound, actor: Actor, *, hint: bool) -> None:
         officer = actor.officer
         requests = await self.s.find(*visibility.home(officer, self.s.directory)) if officer else []
-        unit.reply(*home_view(officer, requests, self.s.directory, self._zone))
+        unit.reply(*home_view(officer, requests, self.s.directory, self._zone, unit.now))
         if hint and actor.officer is not None and actor.officer.has_role("requester"):
             unit.reply(commands.START_HINT)
 

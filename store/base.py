@@ -291,6 +291,16 @@ class Store(Protocol):
 
     async def audit_entries(self, ref: str | None = None) -> list[AuditEntry]: ...
 
+    # the web console's boxes --------------------------------------------------------------
+    async def save_console_entry(self, box: str, entry_id: str, entry: Document, keep: int) -> None:
+        """Insert or replace (same ``entry_id``, same place) one message of a console box,
+        sealed; only the newest ``keep`` entries of the box are kept."""
+        ...
+
+    async def console_entries(self, box: str) -> list[Document]:
+        """A console box's entries, oldest first, decrypted."""
+        ...
+
     # keys -------------------------------------------------------------------------------
     async def reencrypt(self) -> int:
         """Re-encrypt every sealed value with the newest key; returns how many were rewritten."""

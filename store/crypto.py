@@ -234,3 +234,16 @@ def open_outgoing(cipher: Cipher, entry_id: str, token: str) -> Document:
     """Inverse of ``seal_outgoing``."""
     payload: Document = cipher.open(token, OUTBOX_AAD + entry_id)
     return payload
+
+
+CONSOLE_AAD = "console:"
+
+
+def seal_console(cipher: Cipher, box: str, entry_id: str, entry: Document) -> str:
+    """A console entry (it may show personal details), sealed to its box and id."""
+    return cipher.seal(entry, f"{CONSOLE_AAD}{box}:{entry_id}")
+
+
+def open_console(cipher: Cipher, box: str, entry_id: str, token: str) -> Document:
+    entry: Document = cipher.open(token, f"{CONSOLE_AAD}{box}:{entry_id}")
+    return entry

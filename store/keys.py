@@ -39,6 +39,19 @@ OUTBOX_ENTRY_PREFIX = PREFIX + "outbox:entry:"  # + id -> hash (see ``outbox_ent
 OUTBOX_QUEUE_PREFIX = PREFIX + "outbox:queue:"  # + recipient -> see ``outbox_queue_key``
 
 
+CONSOLE_SEQ = PREFIX + "console:seq"  # counter ordering console entries
+
+
+def console_box_key(box: str) -> str:
+    """A web console box: hash entry id -> sealed entry."""
+    return f"{PREFIX}console:box:{box}"
+
+
+def console_order_key(box: str) -> str:
+    """A web console box's entry ids scored by arrival (oldest first)."""
+    return f"{PREFIX}console:order:{box}"
+
+
 def state_set_key(state: str) -> str:
     """The references of requests in ``state``."""
     return REQUESTS_BY_STATE + state
@@ -119,3 +132,4 @@ T_HANDLES = "handles"
 T_AUDIT = "audit"
 T_OUTBOX = "outbox"
 T_DEAD_OUTBOX = "dead_outbox"
+T_CONSOLE = "console_entries"

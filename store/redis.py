@@ -57,12 +57,14 @@ from store.crypto import (
     INBOX_FIELD,
     OUTBOX_AAD,
     Cipher,
+    open_console,
     open_job_payload,
     open_outgoing,
     open_request,
     open_session,
     reseal_request,
     reseal_session,
+    seal_console,
     seal_job_payload,
     seal_outgoing,
     seal_request,
@@ -131,6 +133,20 @@ local ttl = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'version', 1, 'token', token)
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"""
+
+# KEYS: the box hash, the box order, the console counter. ARGV: id, sealed entry, keep.
+SAVE_CONSOLE_ENTRY = """
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+end
+local keep = tonumber(ARGV[3])
+local old = redis.call('ZRANGE', KEYS[2], 0, -keep - 1)
+for _, id in ipairs(old) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
 return 1
 """
 
@@ -436,6 +452,7 @@ class RedisStore:
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         r = self._redis
         self._release = r.register_script(RELEASE_LOCK)
+        self._save_console = r.register_script(SAVE_CONSOLE_ENTRY)
         self._create = r.register_script(CREATE_REQUEST)
         self._update = r.register_script(UPDATE_REQUEST)
         self._reseal_field = r.register_script(RESEAL_FIELD)
@@ -452,6 +469,7 @@ class RedisStore:
         self._outbox_all = r.register_script(OUTBOX_ALL)
         self._scripts = [
             self._release,
+            self._save_console,
             self._create,
             self._update,
             self._reseal_field,
@@ -987,6 +1005,23 @@ class RedisStore:
         """Jobs that failed ``max_attempts`` times."""
         rows = await self._redis.hgetall(k.JOBS_DEAD)
         return sorted((self._dead_job(_s(row)) for row in rows.values()), key=lambda j: j.id)
+
+    # the web console's boxes --------------------------------------------------------------
+
+    async def save_console_entry(self, box: str, entry_id: str, entry: Document, keep: int) -> None:
+        """Upsert in one script (an update keeps its place), trimming to the newest ``keep``."""
+        token = seal_console(self._cipher, box, entry_id, entry)
+        keys = [k.console_box_key(box), k.console_order_key(box), k.CONSOLE_SEQ]
+        await self._save_console(keys=keys, args=[entry_id, token, keep])
+
+    async def console_entries(self, box: str) -> list[Document]:
+        """The box, oldest first."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(k.console_order_key(box), 0, -1)
+            pipe.hgetall(k.console_box_key(box))
+            ids, tokens = await pipe.execute()
+        found = {_s(key): _s(value) for key, value in tokens.items()}
+        return [open_console(self._cipher, box, _s(i), found[_s(i)]) for i in ids if _s(i) in found]
 
     # de-duplication ---------------------------------------------------------------------
 

@@ -47,12 +47,14 @@ from store.crypto import (
     INBOX_EVENT,
     INBOX_FIELD,
     Cipher,
+    open_console,
     open_job_payload,
     open_outgoing,
     open_request,
     open_session,
     reseal_request,
     reseal_session,
+    seal_console,
     seal_job_payload,
     seal_outgoing,
     seal_request,
@@ -98,6 +100,9 @@ CREATE TABLE IF NOT EXISTS {k.T_OUTBOX} (
     lease TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS {k.T_OUTBOX}_recipient ON {k.T_OUTBOX} (recipient, seq);
 CREATE INDEX IF NOT EXISTS {k.T_OUTBOX}_due ON {k.T_OUTBOX} (due_at);
+CREATE TABLE IF NOT EXISTS {k.T_CONSOLE} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, box TEXT NOT NULL, id TEXT NOT NULL,
+    token TEXT NOT NULL, UNIQUE (box, id));
 CREATE TABLE IF NOT EXISTS {k.T_DEAD_OUTBOX} (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, recipient TEXT NOT NULL, payload TEXT NOT NULL,
     due_at REAL NOT NULL, attempts INTEGER NOT NULL, lease TEXT NOT NULL);
@@ -528,6 +533,32 @@ class SqliteStore:
         """Entries that failed ``max_attempts`` times, in seq order."""
         sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_DEAD_OUTBOX} ORDER BY seq"
         return [self._outgoing(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
+
+    # the web console's boxes --------------------------------------------------------------
+
+    async def save_console_entry(self, box: str, entry_id: str, entry: Document, keep: int) -> None:
+        """Upsert (an update keeps its place), then trim the box to its newest ``keep``."""
+        token = seal_console(self._cipher, box, entry_id, entry)
+        upsert = (
+            f"INSERT INTO {k.T_CONSOLE} (box, id, token) VALUES (?, ?, ?) "
+            "ON CONFLICT (box, id) DO UPDATE SET token=excluded.token"
+        )
+        trim = (
+            f"DELETE FROM {k.T_CONSOLE} WHERE box=? AND seq NOT IN "
+            f"(SELECT seq FROM {k.T_CONSOLE} WHERE box=? ORDER BY seq DESC LIMIT ?)"
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(upsert, (box, entry_id, token))
+            conn.execute(trim, (box, box, keep))
+
+        await self._tx(write)
+
+    async def console_entries(self, box: str) -> list[Document]:
+        """The box, oldest first."""
+        sql = f"SELECT id, token FROM {k.T_CONSOLE} WHERE box=? ORDER BY seq"
+        rows = await self._run(lambda c: c.execute(sql, (box,)).fetchall())
+        return [open_console(self._cipher, box, row[0], row[1]) for row in rows]
 
     # de-duplication ---------------------------------------------------------------------
 

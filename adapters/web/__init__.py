@@ -18,7 +18,7 @@ from aiohttp import web
 from adapters.base import Handler, Hosting
 from adapters.web.guard import Guard, WebConsoleRefused, check_listen
 from adapters.web.routes import Console
-from adapters.web.sender import WebSender
+from adapters.web.sender import ConsoleBoxes, WebSender
 from adapters.web.settings import WebSettings
 from flows.directory import Directory
 
@@ -35,14 +35,16 @@ def install(
     advance: Callable[[timedelta], Awaitable[None]] | None,
     now: Callable[[], datetime] | None = None,
     zone: ZoneInfo | None = None,
+    boxes: ConsoleBoxes | None = None,
 ) -> WebSender:
     """Serve the console at ``GET /``; return its sender. ``advance`` (development only)
     fast-forwards the clock and runs due jobs; ``None`` or ``web.clock_control: false`` hides
     the control. ``now`` and ``zone`` are the service's clock and time zone: the clock control
-    shows the simulated time. Raises ``WebConsoleRefused`` for a non-loopback listen address
+    shows the simulated time. ``boxes`` keeps the inboxes (the store); without it they live
+    in memory only. Raises ``WebConsoleRefused`` for a non-loopback listen address
     without ``web.auth_token``."""
     check_listen(settings, service)
-    sender = WebSender()
+    sender = WebSender(boxes=boxes)
     console = Console(
         handler=handler,
         sender=sender,

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from structlog import get_logger
 
-from adapters.base import Handler, Hosting, NotStored
+from adapters.base import Handler, Hosting, NotStored, Receipt
 from adapters.http_input import read_json
 from adapters.web.guard import Guard
 from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
@@ -154,14 +154,19 @@ class Console:
             return _json({"error": str(error)}, status=400)
         self._officer(parsed.officer)
         if parsed.where == "timeline":
-            replies = await self._handle(parsed)
+            replies, receipt = await self._answer(parsed)
+            await self._shown(receipt)
             return _json({"messages": [to_json(m) for m in replies]})
+        await self._sender.load(parsed.officer)
         sent_from = self._sender.find(parsed.officer, parsed.entry) if parsed.entry else None
         if sent_from is not None and isinstance(sent_from.message, Form):
-            return _json({"entries": [e.to_json() for e in await self._form(parsed, sent_from)]})
-        if parsed.echo:
-            self._sender.post(parsed.officer, Text(parsed.echo), origin="me")
-        entries = [self._sender.post(parsed.officer, m) for m in await self._handle(parsed)]
+            entries = await self._form(parsed, sent_from)
+        else:
+            if parsed.echo:
+                self._sender.post(parsed.officer, Text(parsed.echo), origin="me")
+            replies, receipt = await self._answer(parsed)
+            entries = [self._sender.post(parsed.officer, m) for m in replies]
+            await self._shown(receipt)
         return _json({"entries": [e.to_json() for e in entries]})
 
     async def clock(self, request: web.Request) -> web.Response:
@@ -178,23 +183,36 @@ class Console:
 
     async def _form(self, parsed: BrowserEvent, sent_from: Entry) -> list[Entry]:
         """A submitted form stays where it is: shown again with its errors, or closed."""
-        replies = await self._handle(parsed)
+        replies, receipt = await self._answer(parsed)
         assert isinstance(sent_from.message, Form)
         again = next((m for m in replies if _same_form(m, sent_from.message)), None)
         shown = again or _closed(sent_from)
         entries = [self._sender.replace(sent_from, shown)]
-        return entries + [self._sender.post(parsed.officer, m) for m in replies if m is not again]
+        entries += [self._sender.post(parsed.officer, m) for m in replies if m is not again]
+        await self._shown(receipt)
+        return entries
 
-    async def _handle(self, parsed: BrowserEvent) -> list[Message]:
-        """The platform's outermost error handler: a short message with an error id."""
+    async def _answer(self, parsed: BrowserEvent) -> tuple[list[Message], Receipt | None]:
+        """The event through the inbox, behind the platform's outermost error handler (a
+        short message with an error id)."""
         try:
-            return await self._handler.handle(parsed.inbound)
+            receipt = await self._handler.receive(parsed.inbound)
+            if receipt is None:
+                return [], None
+            return await self._handler.process(receipt), receipt
         except NotStored:
-            return [Text("I could not save that just now. Nothing was sent; please send it again.")]
+            sorry = "I could not save that just now. Nothing was sent; please send it again."
+            return [Text(sorry)], None
         except Exception as error:
             error_id = uuid.uuid4().hex[:12]
             log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
-            return [Text(f"Sorry, something went wrong on our side. Error id {error_id}.")]
+            return [Text(f"Sorry, something went wrong on our side. Error id {error_id}.")], None
+
+    async def _shown(self, receipt: Receipt | None) -> None:
+        """The replies are in their boxes (and the store): the engine may forget them."""
+        await self._sender.flush()
+        if receipt is not None:
+            await self._handler.delivered(receipt)
 
     async def _stream(
         self, request: web.Request, officer: Officer, subscription: Subscription
@@ -204,6 +222,9 @@ class Console:
         )
         await response.prepare(request)
         with contextlib.suppress(ConnectionResetError):
+            await self._sender.load(officer.id)
+            if in_channel(officer):
+                await self._sender.load(CHANNEL_BOX)
             await _write(response, "snapshot", self._snapshot(officer))
             while (event := await _next(subscription, response)) is not None:
                 await _write(response, *event)

@@ -1,9 +1,12 @@
 """``WebSender``: each officer's inbox and the SPOC channel feed, pushed live to browsers.
 
-Inboxes are kept **in memory**, bounded (the newest ``limit`` entries per box), so they survive
-a page reload but not a restart of the process: this is a development console. Message ids
-carry a per-process prefix, so a card handle stored before a restart never matches a new,
-unrelated entry; an update for an entry that is gone is delivered as a new entry instead.
+Boxes are bounded (the newest ``limit`` entries each) and, given a ``ConsoleBoxes`` (the store),
+kept there too, sealed: they survive a restart, and several ``oohbot serve`` processes on one
+Redis show the same boxes (a page shows what its own process pushes live, and everything on a
+reload). Changes are written by ``flush``, which the console routes and ``send``/``update`` await
+before they answer, so a message the engine counts as delivered is in the store. Message ids
+carry a per-process prefix, so ids from different processes never collide; an update for an
+entry that is gone is delivered as a new entry instead.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import secrets
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from adapters.base import Address, Handle
 from adapters.web.render import JSON, to_json
 from flows.inbound import Platform
 from flows.messages import Card, Message
+from flows.wire import decode_message, encode_message
 
 CHANNEL_BOX = "channel"
 Origin = Literal["bot", "me"]
@@ -43,6 +47,25 @@ class Entry:
             "origin": self.origin,
             "message": to_json(self.message),
         }
+
+    def to_document(self) -> dict[str, Any]:
+        """As kept in the store."""
+        return {"origin": self.origin, "message": encode_message(self.message)}
+
+    @classmethod
+    def from_document(cls, entry_id: str, box: str, document: dict[str, Any]) -> Entry:
+        origin: Origin = "me" if document.get("origin") == "me" else "bot"
+        return cls(entry_id, box, origin, decode_message(document["message"]))
+
+
+class ConsoleBoxes(Protocol):
+    """Where the boxes are kept (the store implements it)."""
+
+    async def save_console_entry(
+        self, box: str, entry_id: str, entry: dict[str, Any], keep: int
+    ) -> None: ...
+
+    async def console_entries(self, box: str) -> list[dict[str, Any]]: ...
 
 
 class Subscription:
@@ -72,7 +95,11 @@ class WebSender:
 
     platform: Platform = "web"
 
-    def __init__(self, *, limit: int = 200, queue_size: int = 256) -> None:
+    def __init__(
+        self, *, boxes: ConsoleBoxes | None = None, limit: int = 200, queue_size: int = 256
+    ) -> None:
+        self._store = boxes
+        self._unsaved: list[Entry] = []
         self._limit = limit
         self._queue_size = queue_size
         self._boxes: dict[str, deque[Entry]] = {}
@@ -83,19 +110,39 @@ class WebSender:
     async def send(self, address: Address, message: Message) -> Handle:
         """Store the message in the officer's inbox (or the channel) and push it live."""
         box = CHANNEL_BOX if address.kind == "channel" else address.id
+        await self.load(box)
         entry = self.post(box, message)
+        await self.flush()
         return {"platform": self.platform, "box": box, "id": entry.id}
 
     async def update(self, handle: Handle, message: Message) -> None:
         """Replace a delivered entry in place (a card after a decision)."""
         box, entry_id = str(handle.get("box", "")), str(handle.get("id", ""))
+        await self.load(box)
         entries = self._boxes.get(box)
         index = _index_of(entries, entry_id, message) if entries else None
         if entries is None or index is None:
             self.post(box, message)
+        else:
+            entries[index] = replace(entries[index], message=message)
+            self._changed(entries[index])
+        await self.flush()
+
+    async def load(self, box: str) -> None:
+        """Read the box from the store (what other processes wrote included)."""
+        if self._store is None:
             return
-        entries[index] = replace(entries[index], message=message)
-        self._publish("entry", entries[index])
+        documents = await self._store.console_entries(box)
+        loaded = [Entry.from_document(d["id"], box, d) for d in documents]
+        self._boxes[box] = deque(loaded, maxlen=self._limit)
+
+    async def flush(self) -> None:
+        """Write every change since the last flush to the store, in order."""
+        while self._unsaved:
+            entry = self._unsaved.pop(0)
+            if self._store is not None:
+                document = {"id": entry.id, **entry.to_document()}
+                await self._store.save_console_entry(entry.box, entry.id, document, self._limit)
 
     def find(self, box: str, entry_id: str) -> Entry | None:
         """An entry still held in a box, by id."""
@@ -109,15 +156,19 @@ class WebSender:
             return self.post(entry.box, message)
         updated = replace(entry, message=message)
         entries[entries.index(entry)] = updated
-        self._publish("entry", updated)
+        self._changed(updated)
         return updated
 
     def post(self, box: str, message: Message, origin: Origin = "bot") -> Entry:
         """Append to a box and push to every browser watching it."""
         entry = Entry(f"{self._prefix}-{next(self._counter)}", box, origin, message)
         self._boxes.setdefault(box, deque(maxlen=self._limit)).append(entry)
-        self._publish("entry", entry)
+        self._changed(entry)
         return entry
+
+    def _changed(self, entry: Entry) -> None:
+        self._unsaved.append(entry)
+        self._publish("entry", entry)
 
     def entries(self, box: str) -> list[Entry]:
         """What a box holds now, oldest first."""

@@ -367,3 +367,21 @@ async def test_one_requests_audit_entries_come_from_its_own_index(store: Store) 
     assert [e.action for e in await store.audit_entries("R1")] == ["a", "d"]
     assert [e.action for e in await store.audit_entries("R2")] == ["b"]
     assert [e.action for e in await store.audit_entries()] == ["a", "b", "c", "d"]
+
+
+# the web console's boxes ----------------------------------------------------------------------
+
+
+async def test_console_boxes_keep_the_newest_entries_sealed(backend: Backend) -> None:
+    store = await backend.open()
+    for n in range(5):
+        await store.save_console_entry("amara", f"e{n}", {"text": f"{CANARY} {n}"}, keep=3)
+    await store.save_console_entry("amara", "e3", {"text": "updated in place"}, keep=3)
+    await store.save_console_entry("channel", "c1", {"text": "card"}, keep=3)
+    texts = [e["text"] for e in await store.console_entries("amara")]
+    assert texts == [f"{CANARY} 2", "updated in place", f"{CANARY} 4"]
+    assert [e["text"] for e in await store.console_entries("channel")] == ["card"]
+    assert await store.console_entries("nobody") == []
+    other = await backend.open()  # another process sees the same boxes
+    assert [e["text"] for e in await other.console_entries("amara")] == texts
+    assert CANARY.encode() not in backend.raw.raw_bytes()
