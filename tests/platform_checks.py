@@ -26,10 +26,8 @@ the schema only and the run says so; under ``CI=true`` that is a failure.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import subprocess
 import threading
 from collections import Counter, defaultdict
@@ -46,8 +44,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT / "tools"
+from tools.npm import NodeTools, ToolMissing, node_tools
+
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 
 SLACK_TEXT_LIMIT = 40_000
@@ -57,15 +55,11 @@ SLACK_ID_LIMIT = 255
 SLACK_MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
 SLACK_VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 TEAMS_MESSAGE_BYTES = 28 * 1024
-TEAMS_KINDS = {"send", "reply", "update", "create"}
+TEAMS_KINDS = {"send", "reply", "update", "create", "playground"}
 
 
 class PlatformRulesBroken(AssertionError):
     """A recorded payload breaks a platform's rule; the message lists every problem."""
-
-
-class ToolMissing(RuntimeError):
-    """Node, npm or the pinned npm packages are not available."""
 
 
 def in_ci() -> bool:
@@ -249,53 +243,6 @@ def _message(error: ValidationError) -> str:
     return str(error.message)[:300]
 
 
-# --- Node and the pinned npm packages -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeTools:
-    """Node, and ``tools/node_modules`` installed from the lock file."""
-
-    node: str
-    tools: Path
-
-    def script(self, name: str) -> Path:
-        return self.tools / name
-
-
-@cache
-def node_tools() -> NodeTools:
-    """Node with the pinned npm packages, installing them (``npm ci``) when they are missing
-    or not the pinned versions. Raises ``ToolMissing`` with the reason."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise ToolMissing("node and npm are not installed (apt-get install nodejs npm)")
-    with open(TOOLS / ".npm-ci.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _installed_as_pinned():
-            _npm_ci(npm)
-    return NodeTools(node, TOOLS)
-
-
-def _installed_as_pinned() -> bool:
-    pinned = json.loads((TOOLS / "package.json").read_text())["dependencies"]
-    for name, version in pinned.items():
-        installed = TOOLS / "node_modules" / name / "package.json"
-        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
-            return False
-    return True
-
-
-def _npm_ci(npm: str) -> None:
-    command = [npm, "ci", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--loglevel=error"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise ToolMissing("npm ci in tools/ took over 10 minutes") from error
-    if done.returncode != 0:
-        raise ToolMissing(f"npm ci in tools/ failed: {done.stderr.strip()[-1000:]}")
-
-
 # --- Adaptive Cards and the manifest: Microsoft's parser ------------------------------------
 
 
@@ -304,7 +251,7 @@ class MicrosoftTools:
 
     def __init__(self, tools: NodeTools) -> None:
         self._process = subprocess.Popen(
-            [tools.node, str(tools.script("platform_check.js"))],
+            [tools.node, str(tools.tools / "platform_check.js")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -29,13 +29,13 @@ from tests.platform_checks import (
     Checker,
     MicrosoftTools,
     PlatformRulesBroken,
-    ToolMissing,
     card_schema_problems,
     in_ci,
     manifest_problems,
     microsoft_tools,
     slack_problems,
 )
+from tools.npm import ToolMissing
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "00000000-1111-2222-3333-444444444444"
