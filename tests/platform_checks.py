@@ -347,6 +347,14 @@ class Checker:
         where = f"{method} {params.get('channel') or params.get('user_id') or ''}".strip()
         self.pending.append(Payload("slack", where, dict(params)))
 
+    def record_slack_ack(self, answer: Mapping[str, Any]) -> None:
+        """A view Bolt returned in the HTTP answer to a view submission (``response_action``
+        ``update`` or ``push``): Slack shows it like a ``views.update``/``views.push``."""
+        action = answer.get("response_action")
+        if action in {"update", "push"} and isinstance(answer.get("view"), dict):
+            where = f"views.{action} (response_action)"
+            self.pending.append(Payload("slack", where, {"view": answer["view"]}))
+
     def record_teams(self, kind: str, conversation: str, body: Mapping[str, Any]) -> None:
         self.pending.append(Payload("teams", f"{kind} {conversation}", dict(body)))
 
