@@ -2,6 +2,11 @@
 
 ``node_tools()`` installs them with ``npm ci`` the first time they are needed, or when the
 installed versions are not the pinned ones, so the README's commands stay the only ones.
+
+Two entries in ``package.json`` are there for ``@microsoft/app-manifest`` 1.1.2: ``fs-extra``,
+which it requires without declaring it, and the ``strip-bom`` 4 override, the CommonJS build
+of the same function (its own pick, strip-bom 5, is ESM only and needs Node 20.19+; Debian
+bookworm has Node 18).
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import json
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
@@ -33,9 +37,24 @@ class NodeTools:
         return self.tools / "node_modules" / name
 
 
-@cache
+_found: NodeTools | ToolMissing | None = None
+
+
 def node_tools() -> NodeTools:
-    """Node with the pinned npm packages (``npm ci`` when needed); ``ToolMissing`` if not."""
+    """Node with the pinned npm packages (``npm ci`` when needed); ``ToolMissing`` if not.
+    Decided once per process: a failed install is not retried for every caller."""
+    global _found
+    if _found is None:
+        try:
+            _found = _install()
+        except ToolMissing as missing:
+            _found = missing
+    if isinstance(_found, ToolMissing):
+        raise _found
+    return _found
+
+
+def _install() -> NodeTools:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise ToolMissing("node and npm are not installed (apt-get install nodejs npm)")
