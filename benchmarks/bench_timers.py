@@ -18,14 +18,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.common import scratch_store
 from bot.app import build_core
 from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from store.base import Job, Store, UnitOfWork
-from store.crypto import Cipher, generate_key
-from store.factory import open_store
-from store.redis import RedisStore
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
@@ -33,12 +31,7 @@ BATCH = 2000
 
 
 async def opened(url: str, folder: Path) -> Store:
-    store = open_store(url.replace("FOLDER", str(folder)), Cipher.from_strings([generate_key()]))
-    await store.open()
-    if isinstance(store, RedisStore):
-        await store._redis.flushdb()  # the benchmark's own database: named on the command line
-        await store.open()
-    return store
+    return await scratch_store(url, folder)
 
 
 async def schedule(store: Store, jobs: int) -> None:
