@@ -1,6 +1,6 @@
 """What the service's history costs one person's message, as a ratio to an empty store.
 
-    python benchmarks/bench_history.py [--open 10000] [--closed 100000] [--messages 100]
+    python -m benchmarks.bench_history [--open 10000] [--closed 100000] [--messages 100]
                                        [--redis redis://127.0.0.1:6379/15]
 
 (The Redis database named is flushed.) A requester's first message of a draft, ``status`` and

@@ -1,6 +1,6 @@
 """Resident memory of an idle ``oohbot serve`` against an idle bare Bolt app, same run.
 
-    python benchmarks/bench_idle_memory.py
+    python -m benchmarks.bench_idle_memory
 
 Both run as their own processes, answer one request (so everything they load on first use is
 loaded) and are then measured (``VmRSS`` from ``/proc``). oohbot serves the README's default

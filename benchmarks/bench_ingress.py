@@ -1,6 +1,6 @@
 """One typed message end to end: oohbot against a bare Bolt app that replies once, same run.
 
-    python benchmarks/bench_ingress.py [--messages 300] [--rate 50] [--redis redis://…/15]
+    python -m benchmarks.bench_ingress [--messages 300] [--rate 50] [--redis redis://…/15]
 
 Both apps get the same signed Slack events on ``POST /slack/events`` and answer through the same
 local recording Web API; the time measured is from sending the event to the first

@@ -1,6 +1,6 @@
 """Timer throughput: the worker running due jobs, as a ratio to the raw store loop.
 
-    python benchmarks/bench_timers.py [-n 20000] [--redis redis://127.0.0.1:6379/15]
+    python -m benchmarks.bench_timers [-n 20000] [--redis redis://127.0.0.1:6379/15]
 
 (The Redis database named is flushed.) The baseline is the least a store can do per job: claim
 a batch, then complete each job. The worker does that through the engine: each job is one unit

@@ -1,6 +1,6 @@
 """Store work per typed answer: fsynced commits (SQLite) and round trips (Redis).
 
-    python benchmarks/bench_unit_of_work.py [--redis redis://127.0.0.1:6379/15] [-n 20]
+    python -m benchmarks.bench_unit_of_work [--redis redis://127.0.0.1:6379/15] [-n 20]
 
 (The Redis database named is flushed first.)
 A requester answers the questions of a draft through the real engine (receive, process, the
