@@ -273,8 +273,8 @@ async def test_a_whole_night_in_the_agents_playground(playground: Playground) ->
 
     sent_here = playground.sent_to_me()
     # A PUT updates a card already shown (the review summary, closed once sent): no new card.
-    posted = [e for e in sent_here if e.get("request", {}).get("method") != "PUT"]
-    assert len(posted) == await playground.cards().count(), "every message oohbot sent shows"
+    new_messages = [e for e in sent_here if e.get("request", {}).get("method") != "PUT"]
+    assert len(new_messages) == await playground.cards().count(), "every message oohbot sent shows"
     assert all(e["response"]["statusCode"] in (200, 201) for e in sent_here), "all were taken"
     for event in sent_here:  # each checked like the recorders' (tests/platform_checks.py)
         CHECKER.record_teams("playground", PERSONAL_CHAT, event["request"]["body"])
