@@ -403,7 +403,10 @@ def malformed(draw: st.DrawFn) -> Raw:
     elif kind == "command":
         form: dict[str, str] = command(draw(st.integers(0, 999_999)))
         name = draw(st.sampled_from(COMMAND_REQUIRED))
-        form.pop(name) if draw(st.booleans()) else form.update({name: ""})
+        if draw(st.booleans()):
+            del form[name]
+        else:
+            form[name] = ""
         defect, body, content_type = "missing", urlencode(form).encode(), FORM
     else:
         doc = submission(draw(st.integers(0, 999_999)))
@@ -470,6 +473,21 @@ def irrelevant(draw: st.DrawFn) -> Raw:
     return Raw("irrelevant", 200, PATH, _signed(body, content_type), body)
 
 
+def heaviest() -> list[Raw]:
+    """The largest request of each kind: a body just over the limit, JSON nested 50,000 deep
+    as the body, as an interaction's payload and as a modal's metadata."""
+    deep = _deep(50_000)
+    doc = submission(0)
+    doc["view"]["private_metadata"] = deep
+    bodies = [
+        (b'{"type": "' + b"x" * (MAX_BODY + 10_000) + b'"}', JSON, 413),
+        (deep.encode(), JSON, 400),
+        (urlencode({"payload": deep}).encode(), FORM, 400),
+        (_payload_form(doc), FORM, 400),
+    ]
+    return [Raw("heaviest", status, PATH, _signed(b, kind), b) for b, kind, status in bodies]
+
+
 def _not_json(raw: bytes | str) -> bool:
     try:
         json.loads(raw)
@@ -485,4 +503,6 @@ def test_bad_requests_get_their_short_answer_and_change_nothing(
         return [call.method for call in recorder.calls if call.method != "auth.test"]
 
     requests = st.one_of(unsigned(), unreadable(), malformed(), irrelevant())
-    fuzz(server, requests, same=sent)
+    good = json.dumps(dm(1_000_000)).encode()
+    control = Raw("good", 200, PATH, _signed(good, JSON), good)
+    fuzz(server, requests, same=sent, control=control, heaviest=heaviest())

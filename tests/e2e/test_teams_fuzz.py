@@ -293,6 +293,14 @@ def irrelevant(draw: st.DrawFn, service_url: str) -> Raw:
     return Raw("irrelevant", expect, PATH, headers, json.dumps(doc).encode())
 
 
+def heaviest() -> list[Raw]:
+    """The largest request of each kind: a body just over the limit, JSON nested 50,000 deep."""
+    headers = {"Content-Type": "application/json"}
+    big = b'{"type": "' + b"x" * (MAX_BODY + 10_000) + b'"}'
+    deep = b"[" * 50_000 + b"]" * 50_000
+    return [Raw("heaviest", 413, PATH, headers, big), Raw("heaviest", 400, PATH, headers, deep)]
+
+
 def _not_json(raw: bytes) -> bool:
     try:
         json.loads(raw)
@@ -306,7 +314,9 @@ def test_bad_activities_without_authentication(
 ) -> None:
     url = recorder.url
     requests = st.one_of(unreadable(url), malformed(url), bad_token(url), irrelevant(url))
-    fuzz(open_server, requests, same=lambda: list(recorder.calls))
+    good = json.dumps({**_activity(url, "message", 1_000_000), "text": "hello"}).encode()
+    control = Raw("good", 201, PATH, {"Content-Type": "application/json"}, good)
+    fuzz(open_server, requests, same=recorder.calls.copy, control=control, heaviest=heaviest())
 
 
 def test_bad_activities_with_authentication(
@@ -314,4 +324,4 @@ def test_bad_activities_with_authentication(
 ) -> None:
     url = recorder.url
     requests = st.one_of(unreadable(url), malformed(url), bad_token(url), no_token(url))
-    fuzz(guarded_server, requests, same=lambda: list(recorder.calls))
+    fuzz(guarded_server, requests, same=recorder.calls.copy, heaviest=heaviest())
