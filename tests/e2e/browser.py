@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
+EXPECT_TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1440, "height": 900}
 
 
@@ -52,11 +53,14 @@ async def browser() -> AsyncIterator[Browser]:
     """A headless Chromium."""
     executable = chromium()
     try:
-        from playwright.async_api import async_playwright
+        from playwright.async_api import async_playwright, expect
     except ImportError:
         if os.environ.get("CI") == "true":
             pytest.fail("playwright is not installed (pip install playwright)")
         pytest.skip("playwright is not installed")
+    # A busy 2-core machine can take longer than Playwright's 5 s to show a reply; waiting
+    # longer only slows a test that is failing anyway.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=executable, args=CHROMIUM_ARGS, headless=True
