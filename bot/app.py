@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import traceback
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +23,7 @@ from bot.metrics import Metrics, keep_store_gauges, latency_middleware, ping
 from bot.observed import observed
 from bot.worker import Worker
 from flows.directory import Directory
+from flows.errors import new_error_id, sorry
 from store.base import Store
 
 log = get_logger("app")
@@ -190,7 +190,7 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
         except web.HTTPException:
             raise
         except Exception as error:
-            error_id = uuid.uuid4().hex[:12]
+            error_id = new_error_id()
             metrics.errors.inc()
             where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
             known = explain(error)
@@ -201,7 +201,7 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
                 where=where[-5:],
                 fix=str(known) if isinstance(known, KeyMismatch) else None,
             )
-            message = f"Sorry, something went wrong on our side. Error id {error_id}."
+            message = sorry(error_id)
             status = 503 if isinstance(known, KeyMismatch) else 500
             return web.json_response({"error": message, "error_id": error_id}, status=status)
 

@@ -19,6 +19,7 @@ from adapters.base import Address, Handle, Sender, Unreachable
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from flows.directory import Directory, Officer
+from flows.errors import OohbotError
 from flows.inbound import Platform
 from flows.messages import Card, Message, Text
 from store.base import Store
@@ -27,8 +28,10 @@ log = get_logger("delivery")
 CHANNEL = "channel"
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(OohbotError):
     """A platform failed to take a message; the dispatcher tries again later."""
+
+    explained = False
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from flows.errors import OohbotError
+
 Document = dict[str, Any]
 
 
-class StoreError(Exception):
-    """Base class of store failures."""
+class StoreError(OohbotError):
+    """Base class of store failures (internal: the CLI reports them as bugs)."""
+
+    explained = False
 
 
 class LockTimeout(StoreError):

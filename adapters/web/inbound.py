@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
+from flows.errors import InvalidInput
 from flows.inbound import Inbound, InboundKind
 
 Where = Literal["chat", "channel", "status", "timeline"]
@@ -21,7 +22,7 @@ MAX_TEXT = 4000
 MAX_FIELDS = 100
 
 
-class BadEvent(ValueError):
+class BadEvent(InvalidInput):
     """The request is not a well-formed console event."""
 
 

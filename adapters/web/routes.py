@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -42,6 +41,7 @@ from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
 from adapters.web.render import JSON, to_json
 from adapters.web.sender import CHANNEL_BOX, Entry, Subscription, WebSender
 from flows.directory import Directory, Officer
+from flows.errors import new_error_id, sorry
 from flows.messages import Card, Form, Message, Text
 
 log = get_logger(component="web")
@@ -201,12 +201,12 @@ class Console:
                 return [], None
             return await self._handler.process(receipt), receipt
         except NotStored:
-            sorry = "I could not save that just now. Nothing was sent; please send it again."
-            return [Text(sorry)], None
+            not_saved = "I could not save that just now. Nothing was sent; please send it again."
+            return [Text(not_saved)], None
         except Exception as error:
-            error_id = uuid.uuid4().hex[:12]
+            error_id = new_error_id()
             log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
-            return [Text(f"Sorry, something went wrong on our side. Error id {error_id}.")], None
+            return [Text(sorry(error_id))], None
 
     async def _shown(self, receipt: Receipt | None) -> None:
         """The replies are in their boxes (and the store): the engine may forget them."""
