@@ -51,6 +51,7 @@ from flows.forms import (
     resolve,
     summary_fields,
 )
+from flows.ids import ANSWER
 from flows.inbound import Inbound
 from flows.messages import (
     Action,
@@ -357,11 +358,11 @@ class ConversationFlow:
     def _click(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
         parts = inbound.action.split(":")
         current = field_of(session.state)
-        if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
+        if parts[0] != ANSWER or len(parts) < 2 or parts[1] != current:
             session.suggestion = {}
         if parts[0] == "edit" and len(parts) == 2:
             return self._edit(session, inbound.value or parts[1], ctx)
-        if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
+        if parts[0] != ANSWER or len(parts) < 2 or parts[1] != current:
             return self._stale(session, ctx)
         if inbound.kind == "form":
             raw: str | list[str] = inbound.form.get(current, [])

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flows.directory import Directory, Officer
-from flows.lifecycle import FINAL, OPEN, STATES
+from flows.states import NOT_ENDED, OPEN, RequestState
 
-NOT_ENDED = frozenset(STATES) - frozenset(FINAL)
-OVERDUE = frozenset({"retro_overdue"})
-QUESTION_OPEN = frozenset({"info_requested"})
+OVERDUE = frozenset({RequestState.RETRO_OVERDUE.value})
+QUESTION_OPEN = frozenset({RequestState.INFO_REQUESTED.value})
 
 
 @dataclass(frozen=True)

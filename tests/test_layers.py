@@ -23,9 +23,13 @@ def imports_of(package: str) -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names |= {a.name.split(".")[0] for a in node.names if a.name not in SHARED}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                if node.module not in SHARED:
-                    names.add(node.module.split(".")[0])
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.level == 0
+                and node.module not in SHARED
+            ):
+                names.add(node.module.split(".")[0])
         found[str(path.relative_to(ROOT))] = names
     return found
 
