@@ -16,6 +16,13 @@ OVERDUE = frozenset({RequestState.RETRO_OVERDUE.value})
 QUESTION_OPEN = frozenset({RequestState.INFO_REQUESTED.value})
 
 
+def sees_spoc_channel(officer: Officer) -> bool:
+    """Who may read the SPOC channel (where a platform has no channel membership of its own,
+    like the web console): the SPOC officers. Everyone else sees only their own conversation
+    (need to know)."""
+    return officer.has_role("spoc")
+
+
 @dataclass(frozen=True)
 class Query:
     """Requests in one of ``states``, of ``requester`` when given."""

@@ -43,6 +43,7 @@ from adapters.web.sender import CHANNEL_BOX, Entry, Subscription, WebSender
 from flows.directory import Directory, Officer
 from flows.errors import new_error_id, sorry
 from flows.messages import Card, Form, Message, Text
+from flows.visibility import sees_spoc_channel
 
 log = get_logger(component="web")
 STATIC = Path(__file__).parent / "static"
@@ -133,7 +134,7 @@ class Console:
                 text=f"At most {MAX_STREAMS} live views per officer: close another tab."
             )
         self._streams[officer.id] += 1
-        subscription = self._sender.subscribe(officer.id, channel=in_channel(officer))
+        subscription = self._sender.subscribe(officer.id, channel=sees_spoc_channel(officer))
         try:
             return await self._stream(request, officer, subscription)
         finally:
@@ -223,7 +224,7 @@ class Console:
         await response.prepare(request)
         with contextlib.suppress(ConnectionResetError):
             await self._sender.load(officer.id)
-            if in_channel(officer):
+            if sees_spoc_channel(officer):
                 await self._sender.load(CHANNEL_BOX)
             await _write(response, "snapshot", self._snapshot(officer))
             while (event := await _next(subscription, response)) is not None:
@@ -231,7 +232,7 @@ class Console:
         return response
 
     def _snapshot(self, officer: Officer) -> JSON:
-        member = in_channel(officer)
+        member = sees_spoc_channel(officer)
         return {
             "officer": officer.id,
             "inbox": [e.to_json() for e in self._sender.entries(officer.id)],
@@ -272,12 +273,6 @@ def _closed(entry: Entry) -> Card:
     return Card(
         card_id=f"sent:{entry.id}", title=entry.message.title, status="Sent. This form is closed."
     )
-
-
-def in_channel(officer: Officer) -> bool:
-    """The console's SPOC channel has the members a real SPOC channel would: SPOC officers.
-    Everyone else sees only their own chat (need to know)."""
-    return officer.has_role("spoc")
 
 
 def _officer_json(officer: Officer) -> JSON:
