@@ -153,9 +153,9 @@ def spoc_status(request: Request, directory: Directory, ctx: LifecycleContext) -
         if request.retro_submitted_at:
             line += f". Written form received {when(request.retro_submitted_at, zone)}"
         return line
-    if request.state == "withdrawn":
+    if request.state == RequestState.WITHDRAWN:
         return f"{state_name('withdrawn')} by the requester at {hhmm(request.withdrawn_at, zone)}"
-    if request.state == "info_requested":
+    if request.state == RequestState.INFO_REQUESTED:
         asker = who(directory, request.info[-1].asked_by)
         return f"{state_name('info_requested')} (asked by {asker}); waiting for the answer"
     if request.acknowledged_by:

@@ -143,10 +143,9 @@ class Session(BaseModel):
         if isinstance(data, dict) and "state" in data:
             data = dict(data)
             state = str(data.pop("state"))
-            if "phase" not in data:
-                field = field_of(state)
+            if "phase" not in data:  # stored before the one collecting state
                 data["phase"] = COLLECTING if state.startswith(f"{COLLECTING}:") else state
-                data["asking"] = field
+                data["asking"] = field_of(state)
         return data
 
     @computed_field  # type: ignore[prop-decorator]

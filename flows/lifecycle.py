@@ -43,7 +43,7 @@ from flows.effects import Audit, CancelJob, Effect, Schedule, Send
 from flows.ids import DECISIONS, REQUESTER_ACTIONS, SPOC_ACTIONS, ActionId, FormId
 from flows.messages import Form, FormField, Message, Text, ToOfficer, ToSpocChannel
 from flows.request import InfoExchange, Request
-from flows.states import DECIDABLE, FINAL, FORM_DUE, OPEN
+from flows.states import DECIDABLE, FINAL, FORM_DUE, OPEN, RequestState
 from flows.states import STATES as STATES
 from flows.wording import state_name, time_left
 
@@ -113,7 +113,7 @@ class _Lifecycle:
             model=None,
             states=list(STATES),
             transitions=[dict(t) for t in TRANSITIONS],
-            initial="submitted",
+            initial=RequestState.SUBMITTED.value,
             auto_transitions=False,
             queued=False,
         )
@@ -416,7 +416,7 @@ class RequestFlow:
         state = self._machine.fire(
             request.state, "require_form", ctx.timers.retrospective_after_decline
         )
-        if state != "retro_due":
+        if state != RequestState.RETRO_DUE:
             new = request.model_copy(update={"state": state, "closed_at": ctx.now})
             return new, [Audit("request.closed", new.ref, {"state": new.state})]
         due = ctx.calendar.deadline(request.created_at, ctx.timers.retrospective_due)
@@ -604,7 +604,7 @@ def _why_not(request: Request, trigger: str, ctx: LifecycleContext) -> str:
         who = cards.who(ctx.directory, request.decided_by)
         at = cards.when(request.decided_at, zone)
         return f"Request {request.ref} was already {request.outcome} by {who} at {at}."
-    if request.state == "withdrawn":
+    if request.state == RequestState.WITHDRAWN:
         return (
             f"Request {request.ref} was withdrawn by the requester at "
             + cards.when(request.withdrawn_at, zone)
