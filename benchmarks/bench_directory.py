@@ -1,6 +1,6 @@
 """What the directory's size costs identifying the sender of each message.
 
-    python benchmarks/bench_directory.py [--officers 2000] [--lookups 200000]
+    python -m benchmarks.bench_directory [--officers 2000] [--lookups 200000]
 
 The same lookup (a Slack identity → the officer) in the example directory (the baseline) and
 in one grown to ``--officers`` officers, in the same run. Lookups are maps built when the

@@ -1,6 +1,6 @@
 """What the service's history costs one person's message, as a ratio to an empty store.
 
-    python benchmarks/bench_history.py [--open 10000] [--closed 100000] [--messages 100]
+    python -m benchmarks.bench_history [--open 10000] [--closed 100000] [--messages 100]
                                        [--redis redis://127.0.0.1:6379/15]
 
 (The Redis database named is flushed.) A requester's first message of a draft, ``status`` and
@@ -23,36 +23,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.base import Address, Handle
+from benchmarks.common import NullSender, scratch_store
 from bot.app import build_core
 from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from bot.engine import Engine
-from flows.inbound import Inbound, Platform
-from flows.messages import Message
+from flows.inbound import Inbound
 from flows.request import Request
 from store.base import Change, Store, UnitOfWork
-from store.crypto import Cipher, generate_key
-from store.factory import open_store
-from store.redis import RedisStore
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 BATCH = 2000
 OPEN_STATES = ("paged", "retro_due", "retro_overdue", "acknowledged")
-
-
-class NullSender:
-    """A platform that accepts everything (delivery is not what is measured)."""
-
-    platform: Platform = "web"
-
-    async def send(self, address: Address, message: Message) -> Handle:
-        return {"platform": "web", "box": address.id, "id": 0}
-
-    async def update(self, handle: Handle, message: Message) -> None:
-        return None
 
 
 def _request(n: int, state: str) -> Request:
@@ -117,11 +101,7 @@ async def _time(case: Callable[[], Awaitable[None]], messages: int) -> Measured:
 async def run(url: str, opened: int, closed: int, messages: int) -> dict[str, Measured]:
     folder = Path(tempfile.mkdtemp())
     settings = parse_settings({"directory": str(ROOT / "directory.example.yaml")}, {}, folder)
-    store = open_store(url.replace("FOLDER", str(folder)), Cipher.from_strings([generate_key()]))
-    await store.open()
-    if isinstance(store, RedisStore):
-        await store._redis.flushdb()  # the benchmark's own database: named on the command line
-        await store.open()
+    store = await scratch_store(url, folder)
     await fill(store, opened, closed)
     directory = load_directory(settings.directory)
     core = build_core(settings, clock=FrozenClock(NOW), store=store, directory=directory)

@@ -1,6 +1,6 @@
 """One typed message end to end: oohbot against a bare Bolt app that replies once, same run.
 
-    python benchmarks/bench_ingress.py [--messages 300] [--rate 50] [--redis redis://…/15]
+    python -m benchmarks.bench_ingress [--messages 300] [--rate 50] [--redis redis://…/15]
 
 Both apps get the same signed Slack events on ``POST /slack/events`` and answer through the same
 local recording Web API; the time measured is from sending the event to the first
@@ -36,13 +36,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from benchmarks.common import scratch_store
 from bot.app import build_app
 from bot.clock import SystemClock
 from bot.config import parse_settings
 from bot.directory import load_directory
-from store.crypto import Cipher, generate_key
-from store.factory import open_store
-from store.redis import RedisStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
@@ -146,11 +144,7 @@ async def oohbot(api_url: str, *, store_url: str, people: int) -> AsyncIterator[
         "service": {"log_level": "warning"},
     }
     settings = parse_settings(raw, {}, folder)
-    store = open_store(settings.store.url, Cipher.from_strings([generate_key()]))
-    await store.open()
-    if isinstance(store, RedisStore):
-        await store._redis.flushdb()  # the benchmark's own database: named on the command line
-        await store.open()
+    store = await scratch_store(settings.store.url, folder)
     directory = load_directory(settings.directory)
     try:
         yield build_app(settings, clock=SystemClock(), store=store, directory=directory)

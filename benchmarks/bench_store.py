@@ -1,6 +1,6 @@
 """Store throughput, as ratios to a bare baseline measured in the same run.
 
-    python benchmarks/bench_store.py [--redis redis://127.0.0.1:6379/15] [-n 500]
+    python -m benchmarks.bench_store [--redis redis://127.0.0.1:6379/15] [-n 500]
 
 The baseline is the cheapest durable write each backend can do (SQLite: a one-row INSERT
 transaction on the same file settings; Redis: SET), so ratios stay comparable across machines.

@@ -1,6 +1,6 @@
 """Store work per typed answer: fsynced commits (SQLite) and round trips (Redis).
 
-    python benchmarks/bench_unit_of_work.py [--redis redis://127.0.0.1:6379/15] [-n 20]
+    python -m benchmarks.bench_unit_of_work [--redis redis://127.0.0.1:6379/15] [-n 20]
 
 (The Redis database named is flushed first.)
 A requester answers the questions of a draft through the real engine (receive, process, the
@@ -21,17 +21,14 @@ from typing import Any
 
 import redis.asyncio.connection as redis_connection
 
-from adapters.base import Address, Handle
+from benchmarks.common import NullSender, scratch_store
 from bot.app import build_core
 from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from bot.engine import Engine
-from flows.inbound import Inbound, Platform
+from flows.inbound import Inbound
 from flows.messages import Message, Question
-from store.crypto import Cipher, generate_key
-from store.factory import open_store
-from store.redis import RedisStore
 from store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,16 +36,6 @@ NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 BEFORE = {"sqlite": 6.0, "redis": 9.0}
 TARGET = {"sqlite": 2.0, "redis": 4.0}
 ANSWERS = {"emergency": "no", "on_behalf_of": "1", "form": "mh1", "subject.last_name": "Ash"}
-
-
-class NullSender:
-    platform: Platform = "web"
-
-    async def send(self, address: Address, message: Message) -> Handle:
-        return {"platform": "web", "box": address.id, "id": 0}
-
-    async def update(self, handle: Handle, message: Message) -> None:
-        return None
 
 
 class Counter:
@@ -79,14 +66,11 @@ class Counter:
 async def per_answer(url: str, answers: int) -> float:
     folder = Path(tempfile.mkdtemp())
     settings = parse_settings({"directory": str(ROOT / "directory.example.yaml")}, {}, folder)
-    store = open_store(url.replace("FOLDER", str(folder)), Cipher.from_strings([generate_key()]))
-    await store.open()
+    store = await scratch_store(url, folder)
     counter = Counter()
     if isinstance(store, SqliteStore):
         await store._run(lambda c: c.set_trace_callback(counter.sqlite_trace))
-    elif isinstance(store, RedisStore):
-        await store._redis.flushdb()  # the benchmark's own database: named on the command line
-        await store.open()
+    else:
         counter.install_redis()
     clock = FrozenClock(NOW)
     core = build_core(

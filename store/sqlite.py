@@ -4,7 +4,9 @@ Each ``SqliteStore`` owns one connection used from one worker thread (sqlite3 co
 not meant to be shared across threads), so calls from the event loop are serialised in-process
 while other processes (``oohbot serve`` next to a CLI command) coordinate through SQLite's own
 locking: every read-modify-write runs in a ``BEGIN IMMEDIATE`` transaction, which takes the
-write lock up front instead of failing on upgrade, and ``busy_timeout`` waits for it.
+write lock up front instead of failing on upgrade, and ``busy_timeout`` waits for it. Writes
+that arrive while one is committing are committed together (group commit, see ``_tx``): one
+fsync for a burst, each write still all-or-nothing in its own savepoint.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Shared fixtures. ``redis_url``: a real redis-server for the whole session, flushed per test."""
+"""Shared fixtures and hooks.
+
+``redis_url``: a real redis-server for the whole session, flushed per test. Every Slack and
+Teams payload a test sends to the recorders is checked against the platforms' rules when the
+test ends (``tests/platform_checks.py``); a broken one fails that test.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+
+from tests.platform_checks import CHECKER, close_microsoft_tools
 
 
 def _free_port() -> int:
@@ -63,3 +70,46 @@ def redis_url(redis_server: str) -> str:
     client.flushdb()
     client.close()
     return redis_server
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    CHECKER.discard()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Fail the test whose recorded Slack or Teams payloads break a platform rule."""
+    try:
+        result = yield
+    except BaseException:
+        CHECKER.discard()
+        raise
+    CHECKER.verify()
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Payloads sent while fixtures close (background deliveries) are checked too."""
+    result = yield
+    CHECKER.verify()
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    close_microsoft_tools()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CHECKER.checked:
+        terminalreporter.write_line(
+            f"platform checks: {CHECKER.summary()} checked against the platforms' rules"
+        )
+    if CHECKER.unchecked_reason:
+        terminalreporter.write_line(
+            "platform checks: Adaptive Cards were checked against the schema only, "
+            f"not Microsoft's parser: {CHECKER.unchecked_reason}",
+            yellow=True,
+        )

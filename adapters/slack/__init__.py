@@ -1,23 +1,29 @@
 """Slack: Events API, interactivity and ``/ooh`` on ``POST /slack/events`` (or Socket Mode).
 
 ``install`` is what the composition root calls; it returns the ``Sender`` the engine uses for
-proactive messages. Requests are verified against the signing secret before Bolt sees them,
-and a failed check logs no part of the request.
+proactive messages. Requests are verified against the signing secret and their bodies checked
+(``payloads``) before Bolt sees them; a failed check logs no part of the request.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDictProxy
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import AddressBook, Handler
+from adapters.http_answers import refusal, unexpected
+from adapters.slack import payloads
 from adapters.slack.app import Listeners, bolt_app
 from adapters.slack.sender import SlackSender, log, web_client
 from adapters.slack.settings import SlackSettings
@@ -25,6 +31,9 @@ from adapters.slack.socket_mode import SocketModeRunner
 
 PATH = "/slack/events"
 BOLT = web.AppKey("slack_bolt", AsyncApp)
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+MAX_AGE = 5 * 60
+"""Seconds a signed request stays valid (Slack's advice against replays)."""
 
 __all__ = ["PATH", "SlackSender", "SocketModeRunner", "install", "socket_mode_runner"]
 
@@ -60,27 +69,44 @@ def socket_mode_runner(
 def endpoint(
     bolt: AsyncApp, signing_secret: str
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler: verify the signature, then let Bolt dispatch."""
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    """The aiohttp handler: verify the signature, read the body, then let Bolt dispatch.
+
+    Every answer is short: 401 unsigned, stale or wrongly signed; 413 over the application's
+    body limit; 415 neither JSON nor a form; 400 a signed body that cannot be read; 200 for
+    a well-formed request oohbot does not handle (so Slack does not retry it). Bolt answers
+    the rest: 200 once the event is in the inbox, 500 when the inbox cannot store it (so
+    Slack sends it again). Anything unforeseen is logged with an error id and answered 500
+    with that id."""
 
     async def handle(request: web.Request) -> web.Response:
+        try:
+            return await _handle(request)
+        except web.HTTPException:
+            raise
+        except Exception as error:
+            return unexpected(log, "slack_request_failed", error)
+
+    async def _handle(request: web.Request) -> web.Response:
         raw = await request.read()
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        signature = request.headers.get("X-Slack-Signature", "")
-        if verifier is None or not verifier.is_valid(raw, timestamp, signature):
-            log.warning("slack_signature_rejected", signed=bool(signature))
-            return web.json_response({"error": "invalid request"}, status=401)
+        if not _signed(signing_secret, raw, request.headers, time.time()):
+            log.warning("slack_signature_rejected", signed="X-Slack-Signature" in request.headers)
+            return refusal(401, "invalid request")
+        if request.content_type not in {payloads.JSON, payloads.FORM}:
+            return refusal(415, "Slack sends JSON or a form")
+        try:
+            payload = payloads.read(raw, request.content_type)
+            if not payload.handled:
+                return web.Response(status=200)
+            bolt_request = _bolt_request(payload, request)
+        except payloads.Unreadable as error:
+            log.warning("slack_payload_unreadable", reason=str(error))
+            return refusal(400, f"unreadable: {error}")
         if "X-Slack-Retry-Num" in request.headers:
             log.info(
                 "slack_retry",
                 attempt=request.headers["X-Slack-Retry-Num"],
                 reason=request.headers.get("X-Slack-Retry-Reason", ""),
             )
-        bolt_request = AsyncBoltRequest(
-            body=raw.decode("utf-8"),
-            query=request.query_string,
-            headers={k.lower(): list(request.headers.getall(k)) for k in request.headers},
-        )
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     return handle
@@ -102,6 +128,37 @@ def _shared_session(
             await session.close()
 
     return context
+
+
+def _signed(secret: str, raw: bytes, headers: CIMultiDictProxy[str], now: float) -> bool:
+    """Slack's request signature: ``v0=`` HMAC-SHA256 of ``v0:<timestamp>:<raw body>`` with
+    the signing secret, the timestamp within five minutes. (slack_sdk's ``SignatureVerifier``
+    raises on a timestamp that is not a number and on a body that is not UTF-8.)"""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not secret or not _TIMESTAMP.fullmatch(timestamp):
+        return False
+    if abs(now - int(timestamp)) > MAX_AGE:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + raw
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def _bolt_request(payload: payloads.Payload, request: web.Request) -> AsyncBoltRequest:
+    """Bolt's request for a checked body. Bolt is handed the parsed body, as Socket Mode hands
+    it (``mode``), because it would parse a string body again by rules of its own (any body
+    starting with ``{`` as JSON, without a depth limit). Bolt's ``x-slack-bolt-*`` control
+    headers are not taken from outside."""
+    headers: dict[str, str | Sequence[str]] = {
+        name.lower(): list(request.headers.getall(name))
+        for name in request.headers
+        if not name.lower().startswith("x-slack-bolt-")
+    }
+    try:
+        return AsyncBoltRequest(body=payload.body, headers=headers, mode="socket_mode")
+    except Exception as error:  # Bolt builds its context from fields of any type
+        raise payloads.Unreadable(f"Bolt cannot read it ({type(error).__name__})") from None
 
 
 def _socket_mode_context(

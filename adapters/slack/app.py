@@ -23,16 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.response import BoltResponse
 
-from adapters.base import Handler, Receipt
+from adapters.base import Handler, NotStored, Receipt
+from adapters.http_answers import failure_body, logged_error
 from adapters.slack import blocks, inbound
+from adapters.slack.payloads import COMMAND
 from adapters.slack.sender import SlackSender, log, quiet_logger
 from flows.errors import new_error_id, sorry
 from flows.messages import Form, Message, Text
 
 VIEW_DEADLINE = 2.5
 SHUTDOWN_GRACE = 5.0
-COMMAND = "/ooh"
 ANY = re.compile(".+")
 IN_DM_NOTICE = "I have replied in our direct message, so that nothing personal is posted here."
 Body = dict[str, Any]
@@ -168,7 +170,7 @@ class Listeners:
             await self.show(receipt, await task, where)
             return
         replies = task.result()
-        title = str(body["view"].get("title", {}).get("text") or "oohbot")
+        title = str((body["view"].get("title") or {}).get("text") or "oohbot")
         response, rest = view_response(replies, title)
         await ack(**response)
         await self.show(receipt, rest, where)
@@ -205,9 +207,15 @@ def view_response(replies: Sequence[Message], title: str) -> tuple[dict[str, Any
     return {}, list(replies)
 
 
-async def _on_error(error: Exception) -> None:
-    # Bolt's default handler logs the request body; ours logs the error type only.
-    log.error("slack_listener_error", error=type(error).__name__)
+async def _on_error(error: Exception) -> BoltResponse:
+    """Bolt's error handler (its default logs the request body). The answer is 500 either
+    way: an event the inbox could not store must come again; anything else was unforeseen
+    and gets an error id."""
+    if isinstance(error, NotStored):
+        log.warning("slack_not_stored", error=str(error))
+        return BoltResponse(status=500, body={"error": "not stored, send again"})
+    error_id = logged_error(log, "slack_listener_error", error)
+    return BoltResponse(status=500, body=failure_body(error_id))
 
 
 def bolt_app(

@@ -6,9 +6,9 @@ and the ``trigger_id`` (unique per click, command or submission) for everything 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from adapters.http_input import BadJson, parse_json
 from adapters.slack.escape import to_plain
 from flows.ids import ANSWER
 from flows.inbound import Inbound
@@ -148,8 +148,8 @@ def from_view_submission(body: Body) -> Inbound:
 
 def _metadata(raw: str) -> dict[str, str]:
     try:
-        data = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
+        data = parse_json(raw) if raw else {}
+    except BadJson:
         return {}
     return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 

@@ -12,14 +12,20 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from aiohttp import web
+from botbuilder.core import serializer_helper
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 from structlog import get_logger
 
 from adapters.base import AdapterConfigError, AddressBook, Handler, Hosting, NotStored
+from adapters.http_answers import refusal, unexpected
+from adapters.http_input import read_json
 from adapters.network import is_loopback
+from adapters.teams import activities
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
@@ -52,17 +58,61 @@ def install(
     sender = TeamsSender(adapter, references, app_id=settings.app_id, backoff=backoff)
     bot = TeamsBot(handler, references, sender)
 
-    async def messages(request: web.Request) -> web.StreamResponse:
-        if "application/json" not in request.headers.get("Content-Type", ""):
-            raise web.HTTPUnsupportedMediaType()
+    async def messages(request: web.Request) -> web.Response:
         try:
-            response: web.StreamResponse | None = await adapter.process(request, bot)
+            return await _answer(request, adapter, bot)
+        except web.HTTPException:
+            raise
         except NotStored:
             return web.json_response({"error": "not stored, send again"}, status=503)
-        return response or web.Response(status=201)
+        except Exception as error:
+            return unexpected(log, "teams_request_failed", error)
 
     app.router.add_post(ROUTE, messages)
     return sender
+
+
+async def _answer(request: web.Request, adapter: CloudAdapter, bot: TeamsBot) -> web.Response:
+    """What ``CloudAdapter.process`` does, with every failure a short answer: 415 not JSON,
+    413 too large, 400 not an activity oohbot can read (checked before authentication, so that
+    botbuilder's token checks only ever see a well-formed activity), 401 not authenticated;
+    then the turn: 201, or an invoke's own status."""
+    try:
+        activity = activities.read(await read_json(request))
+    except activities.Unreadable as error:
+        log.warning("teams_activity_unreadable", reason=str(error))
+        return refusal(400, f"unreadable: {error}")
+    auth = await _authenticate(adapter, activity, request.headers.get("Authorization", ""))
+    if isinstance(auth, web.Response):
+        return auth
+    invoke = await adapter.process_activity(auth, activity, bot.on_turn)
+    if invoke is None:
+        return web.Response(status=201)
+    return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+
+
+async def _authenticate(
+    adapter: CloudAdapter, activity: Activity, header: str
+) -> AuthenticateRequestResult | web.Response:
+    """botbuilder's check of the token (any token it is given, even with authentication off),
+    or the answer: 401, or 503 when Microsoft's signing keys cannot be fetched."""
+    try:
+        result: AuthenticateRequestResult = (
+            await adapter.bot_framework_authentication.authenticate_request(activity, header)
+        )
+        return result
+    except PermissionError as error:  # botbuilder's "not authorised" (an OSError too)
+        return _rejected(error, header)
+    except OSError as error:
+        log.error("teams_auth_unavailable", error=type(error).__name__)
+        return refusal(503, "cannot check the token now, send again")
+    except Exception as error:  # jwt's and botbuilder's errors for what is not a token
+        return _rejected(error, header)
+
+
+def _rejected(error: Exception, header: str) -> web.Response:
+    log.warning("teams_auth_rejected", error=type(error).__name__, token=bool(header))
+    return refusal(401, "not authorised")
 
 
 def check_auth(settings: TeamsSettings, service: Hosting) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 
-from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import ActivityTypes
 from structlog import get_logger
 
@@ -64,6 +64,12 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         for message in await self._handler.process(receipt):
             await self._reply(turn_context, inbound, message)
         await self._handler.delivered(receipt)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """oohbot answers no invoke (its cards use ``Action.Submit``, which arrives as a
+        message): one is acknowledged with an empty 200, so Teams shows no error (botbuilder
+        would answer 501)."""
+        return InvokeResponse(status=200)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         await self._references.remember(turn_context.activity)

@@ -1,15 +1,17 @@
 """A browser's JSON request → ``flows.inbound.Inbound`` (web: user id = officer id, no tenant).
 
-The page posts ``{officer, where, kind, text | action+value | form+form_ref+form_context,
-label, entry}``. ``where`` is the part of the page the event came from: ``chat``, ``channel``
-(a click on a channel card: ``in_channel``), ``status`` or ``timeline``. ``label`` is what the
-officer clicked, echoed in their own chat so a reloaded page reads like the conversation it
-was. ``entry`` is the id of the inbox entry a submitted form came from, so that the form is
-updated where it is (its errors, or closed once sent) instead of posted again.
+The page posts ``{officer, id, where, kind, text | action+value | form+form_ref+form_context,
+label, entry}``. ``id`` (optional) is the page's id of the event: sent again after a dropped
+connection, the event is handled once. ``where`` is the part of the page the event came from:
+``chat``, ``channel`` (a click on a channel card: ``in_channel``), ``status`` or ``timeline``.
+``label`` is what the officer clicked, echoed in their own chat so a reloaded page reads like
+the conversation it was. ``entry`` is the id of the inbox entry a submitted form came from, so
+that the form is updated where it is (its errors, or closed once sent) instead of posted again.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
@@ -20,6 +22,8 @@ from flows.inbound import Inbound, InboundKind
 Where = Literal["chat", "channel", "status", "timeline"]
 MAX_TEXT = 4000
 MAX_FIELDS = 100
+MAX_ID = 64
+ID = re.compile(r"[A-Za-z0-9-]+")
 
 
 class BadEvent(InvalidInput):
@@ -57,9 +61,18 @@ def parse_event(body: Any) -> BrowserEvent:
         form_ref=_text(body, "form_ref"),
         form_context=_text(body, "form_context"),
         in_channel=where == "channel",
+        event_id=_event_id(body),
     )
     entry = _text(body, "entry") if kind == "form" else ""
     return BrowserEvent(officer, cast(Where, where), _echo(inbound, body), inbound, entry)
+
+
+def _event_id(body: Mapping[str, Any]) -> str:
+    """The page's id for this event (sent again after a dropped connection, handled once)."""
+    value = body.get("id", "")
+    if not isinstance(value, str) or len(value) > MAX_ID or not ID.fullmatch(value or "x"):
+        raise BadEvent(f"id: up to {MAX_ID} letters, digits and dashes")
+    return value
 
 
 def _echo(inbound: Inbound, body: Mapping[str, Any]) -> str:

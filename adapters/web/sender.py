@@ -133,16 +133,21 @@ class WebSender:
         if self._store is None:
             return
         documents = await self._store.console_entries(box)
-        loaded = [Entry.from_document(d["id"], box, d) for d in documents]
-        self._boxes[box] = deque(loaded, maxlen=self._limit)
+        merged = {d["id"]: Entry.from_document(d["id"], box, d) for d in documents}
+        for entry in self._unsaved:  # changes of this process not yet written stay as they are
+            if entry.box == box:
+                merged[entry.id] = entry
+        self._boxes[box] = deque(merged.values(), maxlen=self._limit)
 
     async def flush(self) -> None:
         """Write every change since the last flush to the store, in order."""
         while self._unsaved:
-            entry = self._unsaved.pop(0)
+            entry = self._unsaved[0]  # kept listed until written, so a load meanwhile keeps it
             if self._store is not None:
                 document = {"id": entry.id, **entry.to_document()}
                 await self._store.save_console_entry(entry.box, entry.id, document, self._limit)
+            if self._unsaved and self._unsaved[0] is entry:
+                self._unsaved.pop(0)
 
     def find(self, box: str, entry_id: str) -> Entry | None:
         """An entry still held in a box, by id."""

@@ -1,8 +1,9 @@
 """A local Slack Web API: records every call and answers like Slack does.
 
 Point ``slack.api_url`` at ``recorder.url``. Each call is kept as a ``Call`` (method name and
-parameters, JSON or form-encoded). ``fail_next`` makes the next call of a method answer with
-an HTTP error (429 with ``Retry-After``, a 5xx) or a Slack error code, once.
+parameters, JSON or form-encoded) and handed to ``tests.platform_checks.CHECKER``, which fails
+the test if its blocks break Slack's rules. ``fail_next`` makes the next call of a method
+answer with an HTTP error (429 with ``Retry-After``, a 5xx) or a Slack error code, once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from tests.platform_checks import CHECKER
 
 BOT_USER = "UBOT"
 TEAM = "T0001"
@@ -119,6 +122,7 @@ class SlackRecorder:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
+        CHECKER.record_slack(method, params)
         at = asyncio.get_running_loop().time()
         pending = self.failures.get(method)
         if pending:

@@ -5,6 +5,8 @@ server on a free loopback port, not a mocked session. It records every call and 
 the connector: ``POST /v3/conversations/{id}/activities`` (send), ``POST …/activities/{id}``
 (reply), ``PUT …/activities/{id}`` (update) and ``POST /v3/conversations`` (create a chat).
 ``fail_next`` makes the next matching call(s) answer an error status (429, 412, 5xx, 403 …).
+Every call's activity is handed to ``tests.platform_checks.CHECKER``, which fails the test if
+its Adaptive Cards break Microsoft's parser or schema.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from tests.platform_checks import CHECKER
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class TeamsRecorder:
             return failed
         body = await request.json()
         conversation = f"a:created-{next(self._ids)}"
+        CHECKER.record_teams("create", conversation, body)
         self.calls.append(Call("create", conversation, "", body, _auth(request)))
         return web.json_response({"id": conversation, "activityId": ""}, status=201)
 
@@ -121,6 +126,7 @@ class TeamsRecorder:
             return failed
         body = await request.json()
         conversation = request.match_info["conversation"]
+        CHECKER.record_teams(kind, conversation, body)
         self.calls.append(Call(kind, conversation, activity_id, body, _auth(request)))
         return web.json_response({"id": activity_id}, status=200 if kind == "update" else 201)
 

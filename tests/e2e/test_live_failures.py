@@ -84,6 +84,12 @@ class AofRedis:
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def shut_down(self) -> None:
+        """A clean shutdown (SIGTERM: Redis finishes its append-only file and exits)."""
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
 
 @pytest.fixture
 async def recorder() -> AsyncIterator[SlackRecorder]:
@@ -193,14 +199,18 @@ async def test_random_kills_during_a_busy_night_lose_nothing(
 async def test_redis_outage_acknowledges_nothing_it_drops(
     tmp_path: Path, recorder: SlackRecorder, aof_redis: AofRedis
 ) -> None:
-    """Redis SIGKILLed and back 1-5 s later, three times: events during the outage are refused
-    (Slack sends them again) and every one is answered afterwards."""
+    """Redis SIGKILLed, shut down cleanly, SIGKILLed again, each back 1-5 s later: events during
+    an outage are refused (Slack sends them again) and every one is answered afterwards."""
     live = Live(tmp_path, aof_redis.url, recorder, REQUESTERS)
 
     async def outages() -> None:
-        for pause in (1.0, 3.0, 5.0):
+        for pause, stop in (
+            (1.0, aof_redis.kill),
+            (3.0, aof_redis.shut_down),
+            (5.0, aof_redis.kill),
+        ):
             await asyncio.sleep(0.5)
-            aof_redis.kill()
+            stop()
             await asyncio.sleep(pause)
             aof_redis.start()
 

@@ -29,6 +29,7 @@ from store.base import Store
 from tests.adapters.slack.conftest import signature
 from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder, running_recorder
 from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
+from tests.platform_checks import CHECKER
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-secret"
@@ -148,7 +149,9 @@ class SlackNight:
             urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         )
         assert status == 200
-        return json.loads(body) if body.startswith("{") else {}
+        answer = json.loads(body) if body.startswith("{") else {}
+        CHECKER.record_slack_ack(answer)
+        return answer
 
     # --- waiting and reading ------------------------------------------------------------------
 

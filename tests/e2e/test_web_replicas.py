@@ -57,9 +57,9 @@ async def replica(store_url: str, stores: list[Store], tmp_path: Path) -> TestCl
     return client
 
 
-async def say(client: TestClient[Any, Any], officer: str, text: str) -> Any:
+async def say(client: TestClient[Any, Any], officer: str, text: str, event_id: str = "") -> Any:
     origin = f"http://{client.host}:{client.port}"
-    body = {"officer": officer, "kind": "text", "text": text}
+    body = {"officer": officer, "kind": "text", "text": text, "id": event_id}
     response = await client.post("/web/api/event", json=body, headers={"Origin": origin})
     assert response.status == 200, await response.text()
     return await response.json()
@@ -107,3 +107,20 @@ async def test_inboxes_survive_a_restart_and_are_shared_by_replicas(
     finally:
         await again.close()
         await beside.close()
+
+
+async def test_an_event_sent_again_after_a_dropped_connection_is_handled_once(
+    store_url: str, stores: list[Store], tmp_path: Path
+) -> None:
+    client = await replica(store_url, stores, tmp_path)
+    try:
+        await say(client, "amara.okafor", "hello", "page-1")
+        first = await say(client, "amara.okafor", "no", "page-2")
+        again = await say(client, "amara.okafor", "no", "page-2")  # the page sent it again
+        from_bot = [e for e in again["entries"] if e["origin"] == "bot"]
+        assert from_bot == [] and any(e["origin"] == "bot" for e in first["entries"])
+        stored = await stores[0].get_session("web::amara.okafor")
+        assert stored is not None and stored.data["answers"].get("emergency") == "no"
+        assert stored.data["history"].count("collecting:on_behalf_of") <= 1
+    finally:
+        await client.close()

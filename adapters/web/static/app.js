@@ -41,14 +41,28 @@
     return data;
   }
 
+  function eventId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  }
+
   async function send(event) {
-    try {
-      const data = await call("/event", { officer: state.officer, ...event });
-      for (const entry of data.entries || []) upsert(entry, true);
-      return data;
-    } catch (error) {
-      showLocalError(error.message);
-      return null;
+    // One id per event: sent again after a dropped connection, the server handles it once.
+    const body = { officer: state.officer, id: eventId(), ...event };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const data = await call("/event", body);
+        for (const entry of data.entries || []) upsert(entry, true);
+        return data;
+      } catch (error) {
+        const dropped = error instanceof TypeError;  // fetch itself failed: no answer came
+        if (dropped && attempt < 3) {
+          await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+          continue;
+        }
+        showLocalError(dropped ? "The connection dropped. Please send that again." : error.message);
+        return null;
+      }
     }
   }
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from adapters.base import NotStored
 from flows.inbound import Inbound
 from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
 from tests.adapters.slack.conftest import SPOC_CHANNEL, USER, Slack, click, submission
@@ -46,6 +47,54 @@ async def test_unsigned_requests_are_refused_without_logging_the_body(
     assert slack.handler.inbounds == []
     logged = caplog.text + "".join(capsys.readouterr())
     assert CANARY not in logged and "Quillon" not in logged
+
+
+async def test_a_request_without_a_timestamp_is_refused(slack: Slack) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c-1"})
+    for headers in ({}, {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=1"}):
+        response = await slack.client.post("/slack/events", data=body, headers=headers)
+        assert response.status == 401, headers
+        assert await response.json() == {"error": "invalid request"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ('{"type": "event_callback", "event": {"type": "message"}}', "application/json", 400),
+        ("[" * 5_000 + "]" * 5_000, "application/json", 400),
+        ("payload=" + "%5B" * 5_000, "application/x-www-form-urlencoded", 400),
+        (json.dumps({"type": "event_callback"}), "text/plain", 415),
+    ],
+    ids=["missing-fields", "deep", "deep-payload", "not-json-or-form"],
+)
+async def test_a_signed_body_that_cannot_be_read_is_a_short_4xx(
+    slack: Slack, body: str, content_type: str, status: int
+) -> None:
+    answer, text = await slack.post(body, content_type)
+    assert (answer, len(text) < 300, "Traceback" in text) == (status, True, False)
+    assert slack.handler.inbounds == []
+
+
+async def test_a_malformed_event_names_the_field_and_logs_nothing_personal(
+    slack: Slack, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    event = {"type": "message", "channel_type": "im", "channel": "D1", "user": 7}
+    assert await slack.event({**event, "text": f"{CANARY} lives at 17 Quillon Mews"}) == 400
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert "event.user" in logged and CANARY not in logged and "Quillon" not in logged
+
+
+async def test_what_oohbot_does_not_handle_is_acknowledged_so_slack_does_not_retry(
+    slack: Slack,
+) -> None:
+    assert await slack.event({"type": "reaction_added", "user": USER, "reaction": "+1"}) == 200
+    status, _ = await slack.interaction({"type": "view_closed", "user": {"id": USER}})
+    assert status == 200
+    status, _ = await slack.post("ssl_check=1&token=x", "application/x-www-form-urlencoded")
+    assert status == 200
+    await asyncio.sleep(0.1)
+    assert slack.handler.inbounds == []
 
 
 async def test_url_verification_answers_the_challenge(slack: Slack) -> None:
@@ -333,6 +382,51 @@ async def test_an_engine_failure_shows_an_error_id_and_logs_no_text(
     assert "Error id" in json.dumps(post.params["blocks"])
     logged = caplog.text + "".join(capsys.readouterr())
     assert CANARY not in logged and "Quillon" not in logged
+
+
+@pytest.mark.parametrize("kind", ["dm", "command", "click", "submission"])
+async def test_an_event_the_inbox_cannot_store_is_refused_so_slack_sends_it_again(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    async def down(_: Inbound) -> None:
+        raise NotStored("ConnectionError")
+
+    monkeypatch.setattr(slack.handler, "receive", down)
+    status, text = await _send(slack, kind)
+    assert status == 500 and len(text) < 300
+    assert slack.recorder.of("chat.postMessage") == []
+
+
+@pytest.mark.parametrize("kind", ["dm", "command", "click", "submission"])
+async def test_an_unforeseen_error_is_a_500_with_an_error_id_and_nothing_personal_logged(
+    slack: Slack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    async def broken(_: Inbound) -> None:
+        raise RuntimeError(f"boom {CANARY}")
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(slack.handler, "receive", broken)
+    status, text = await _send(slack, kind)
+    error_id = json.loads(text)["error_id"]
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert status == 500 and error_id in logged and CANARY not in logged
+
+
+async def _send(slack: Slack, kind: str) -> tuple[int, str]:
+    if kind == "dm":
+        event = {"type": "message", "channel_type": "im", "channel": "D1", "user": USER}
+        envelope = {"type": "event_callback", "team_id": TEAM, "event_id": "Ev1", "event": event}
+        return await slack.post(json.dumps(envelope), "application/json")
+    if kind == "command":
+        return await slack.command("")
+    if kind == "click":
+        return await slack.interaction(click("spoc:ack", "DPT/1/2026", channel=SPOC_CHANNEL))
+    note = {"decision:note": {"note": {"type": "plain_text_input", "value": "x"}}}
+    return await slack.interaction(submission("spoc:decision", note, {"ref": "DPT/1/2026"}))
 
 
 async def test_a_slow_engine_closes_the_modal_and_answers_by_dm(

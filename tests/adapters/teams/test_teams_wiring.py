@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.base import NotStored
 from adapters.teams import TeamsConfigError, check_auth, install
 from adapters.teams.settings import TeamsSettings
 from bot.config import Listen, Service
@@ -86,6 +87,54 @@ async def test_non_json_is_refused(rig: TeamsRig) -> None:
     assert rig.handler.inbounds == []
 
 
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"from": "someone"}, 400),
+        ({"conversation": None}, 400),
+        ({"text": 5}, 400),
+        ({"serviceUrl": "javascript:alert(1)"}, 400),
+        ({"timestamp": "yesterday"}, 400),
+    ],
+    ids=["from", "conversation", "text", "service-url", "timestamp"],
+)
+async def test_a_malformed_activity_is_a_400_and_nothing_is_remembered(
+    rig: TeamsRig, change: dict[str, object], status: int
+) -> None:
+    assert await rig.post({**activity(rig.recorder.url, text="hello"), **change}) == status
+    assert rig.handler.inbounds == [] and rig.book.addresses == {}
+
+
+async def test_json_too_deep_or_too_large_is_refused(rig: TeamsRig) -> None:
+    headers = {"Content-Type": "application/json"}
+    deep = await rig.client.post("/api/messages", data="[" * 50_000, headers=headers)
+    large = await rig.client.post("/api/messages", data=b" " * 300_000, headers=headers)
+    assert (deep.status, large.status) == (400, 413)
+
+
+async def test_an_invoke_is_acknowledged_not_501(rig: TeamsRig) -> None:
+    invoke = {**activity(rig.recorder.url, type_="invoke"), "name": "task/fetch"}
+    assert await rig.post(invoke) == 200
+    assert rig.handler.inbounds == []
+
+
+async def test_an_activity_the_inbox_cannot_store_is_503_so_it_comes_again(
+    rig: TeamsRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(_: object) -> None:
+        raise NotStored("ConnectionError")
+
+    monkeypatch.setattr(rig.handler, "receive", down)
+    assert await rig.post(activity(rig.recorder.url, text="hello")) == 503
+    assert rig.recorder.calls == []
+
+
+async def test_a_token_that_is_not_one_is_401_with_authentication_off(rig: TeamsRig) -> None:
+    for token in ("Bearer garbage", "garbage", "Bearer a.b.c"):
+        assert await rig.post(activity(rig.recorder.url, text="hi"), Authorization=token) == 401
+    assert rig.handler.inbounds == [] and rig.book.addresses == {}
+
+
 # --- authentication -------------------------------------------------------------------------
 
 
@@ -106,6 +155,12 @@ async def test_with_an_app_id_a_request_without_token_is_401() -> None:
             headers={"Authorization": ""},
         )
         assert forged.status == 401
+        garbage = await client.post(
+            "/api/messages",
+            json=activity("http://127.0.0.1:9/", text="hello"),
+            headers={"Authorization": "Bearer garbage"},
+        )
+        assert (garbage.status, await garbage.json()) == (401, {"error": "not authorised"})
     assert handler.inbounds == []
 
 

@@ -1,0 +1,1 @@
+"""Developer tools: Microsoft's checkers and Teams emulator, pinned in ``package.json``."""
