@@ -36,6 +36,7 @@ it as one line) or is an internal failure (the CLI reports it as a bug, with its
         ├── InvalidAnswer                flows/validators.py  shown to the person who typed it
         ├── BadEvent                     adapters/web/inbound.py
         ├── BadJson                      adapters/http_input.py
+        ├── Unreadable                   adapters/slack/payloads.py, adapters/teams/activities.py
         └── PackageError                 adapters/teams/package.py
 
 The person on a platform never sees any of these: each platform's outermost handler shows
