@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from flows.errors import OohbotError
 from flows.inbound import Inbound, Platform
 from flows.messages import Message
 
@@ -112,15 +113,19 @@ class Hosting(Protocol):
     def listen(self) -> Listening: ...
 
 
-class AdapterConfigError(Exception):
+class AdapterConfigError(OohbotError):
     """A platform cannot start safely with this configuration; the message says why and how
     to fix it (the CLI prints it and exits 2, like any configuration error)."""
 
 
-class NotStored(Exception):
+class NotStored(OohbotError):
     """``Handler.receive`` could not store the event (the store is down): the adapter must not
     acknowledge it, so that the platform delivers it again."""
 
+    explained = False
 
-class Unreachable(Exception):
+
+class Unreachable(OohbotError):
     """The recipient cannot be reached on this platform (no stored reference, no channel …)."""
+
+    explained = False

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from flows.ids import DETAIL_ACTIONS
 from flows.messages import Action
-
-DETAIL_ACTIONS = frozenset({"spoc:details", "record:open"})
 
 
 def more_note(hidden: int, actions: Iterable[Action] = ()) -> str:

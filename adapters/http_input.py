@@ -15,13 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
+from flows.errors import InvalidInput
+
 MAX_DEPTH = 32
 MAX_BYTES = 256 * 1024
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-class BadJson(ValueError):
+class BadJson(InvalidInput):
     """The text is not JSON oohbot will read; the message says why in a few words."""
 
 

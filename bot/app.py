@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import traceback
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adapters.plugin import PlatformPlugin, Wiring
 from bot.clock import Clock, OffsetClock
 from bot.config import Settings
 from bot.delivery import Delivery
@@ -22,8 +23,10 @@ from bot.errors import KeyMismatch, explain
 from bot.logs import get_logger
 from bot.metrics import Metrics, keep_store_gauges, latency_middleware, ping
 from bot.observed import observed
+from bot.platforms import PLATFORMS
 from bot.worker import Worker
 from flows.directory import Directory
+from flows.errors import new_error_id, sorry
 from store.base import Store
 
 log = get_logger("app")
@@ -84,11 +87,14 @@ def build_app(
     directory: Directory,
     run_worker: bool = True,
     key_ids: Sequence[str] = (),
+    platforms: Sequence[PlatformPlugin[Any]] = PLATFORMS,
 ) -> web.Application:
     """Wire the engine, worker and every enabled platform into one application.
 
     ``key_ids`` (the encryption keys' ids, newest first) are reported by ``/readyz`` so that
-    ``oohbot keys rotate`` can check the service holds the newest key before rotating."""
+    ``oohbot keys rotate`` can check the service holds the newest key before rotating.
+    ``platforms`` are the platforms to install when their section enables them
+    (``bot/platforms.py``)."""
     core = build_core(settings, clock=clock, store=store, directory=directory)
     engine, worker, metrics = core.engine, core.worker, core.metrics
     app = web.Application(
@@ -99,7 +105,8 @@ def build_app(
     app[BACKGROUND] = []
     app[KEY_IDS] = tuple(key_ids)
     _health_routes(app)
-    _install_platforms(app, settings, engine, store, directory, clock, _advance(clock, worker))
+    advance = _advance(clock, worker)
+    _install_platforms(app, settings, engine, store, directory, clock, advance, platforms)
     app.on_startup.append(_start_digest)
     app.cleanup_ctx.append(_gauges_context(clock, STORE_GAUGES_EVERY))
     if run_worker:
@@ -115,34 +122,23 @@ def _install_platforms(
     directory: Directory,
     clock: Clock,
     advance: Callable[[timedelta], Awaitable[None]] | None,
+    platforms: Sequence[PlatformPlugin[Any]],
 ) -> None:
-    if settings.web.enabled:
-        from adapters import web as web_adapter
-
-        allowed = advance if settings.web.clock_control else None
-        sender = web_adapter.install(
-            app,
-            engine,
-            settings=settings.web,
-            service=settings.service,
-            directory=directory,
-            advance=allowed,
-            now=clock.now,
-            zone=settings.service.zone,
-            boxes=store,
-        )
-        engine.add_sender(sender, "spoc")
-    if settings.slack.enabled:
-        from adapters import slack
-
-        engine.add_sender(
-            slack.install(app, engine, settings.slack, store), settings.slack.spoc_channel
-        )
-    if settings.teams.enabled:
-        from adapters import teams
-
-        teams_sender = teams.install(app, engine, settings.teams, settings.service, store)
-        engine.add_sender(teams_sender, settings.teams.spoc_channel)
+    wiring = Wiring(
+        app=app,
+        handler=engine,
+        service=settings.service,
+        store=store,
+        directory=directory,
+        now=clock.now,
+        zone=settings.service.zone,
+        advance=advance,
+    )
+    for platform in platforms:
+        section = settings.section(platform.name, platform.settings)
+        if platform.enabled(section):
+            installed = platform.install(wiring, section)
+            engine.add_sender(installed.sender, installed.channel)
 
 
 def _advance(clock: Clock, worker: Worker) -> Callable[[timedelta], Awaitable[None]] | None:
@@ -190,7 +186,7 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
         except web.HTTPException:
             raise
         except Exception as error:
-            error_id = uuid.uuid4().hex[:12]
+            error_id = new_error_id()
             metrics.errors.inc()
             where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
             known = explain(error)
@@ -201,7 +197,7 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
                 where=where[-5:],
                 fix=str(known) if isinstance(known, KeyMismatch) else None,
             )
-            message = f"Sorry, something went wrong on our side. Error id {error_id}."
+            message = sorry(error_id)
             status = 503 if isinstance(known, KeyMismatch) else 500
             return web.json_response({"error": message, "error_id": error_id}, status=status)
 

@@ -24,6 +24,7 @@ from bot.errors import NotFound, PortUnavailable, explain
 from bot.logs import configure_logging, get_logger
 from bot.services import Warn, load_checked_directory, load_keys, opened_store
 from flows.directory import find_problems
+from flows.states import RequestState
 
 log = get_logger("cli")
 INTERNAL_ERROR = 70
@@ -273,7 +274,7 @@ async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:
     async with opened_store(settings, os.environ, warn=_plain_warning) as store:
         rows = [Request.model_validate(v.data) for v in await store.list_requests()]
     if overdue:
-        rows = [r for r in rows if r.state == "retro_overdue"]
+        rows = [r for r in rows if r.state == RequestState.RETRO_OVERDUE]
     listing = [_row(r) for r in sorted(rows, key=lambda r: r.created_at)]
     if fmt == "json":
         print(json.dumps(listing, indent=2))

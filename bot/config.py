@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -29,6 +29,8 @@ from adapters.web.settings import WebSettings
 from bot.errors import ConfigError
 from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.policy import Policy, Timers
+
+M = TypeVar("M", bound=BaseModel)
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -128,6 +130,21 @@ class Settings(_Section):
     slack: SlackSettings = SlackSettings()
     teams: TeamsSettings = TeamsSettings()
     web: WebSettings = WebSettings()
+    platforms: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="the sections of platforms added as plugins (adapters/plugin.py), by name",
+    )
+
+    def section(self, platform: str, model: type[M]) -> M:
+        """The settings of ``platform``: its own section, or its entry under ``platforms``."""
+        own = getattr(self, platform, None)
+        if isinstance(own, model):
+            return own
+        try:
+            return model.model_validate(self.platforms.get(platform, {}))
+        except ValidationError as error:
+            where = f"platforms.{platform}."
+            raise ConfigError(where + describe(error).replace("\n", "\n" + where)) from None
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

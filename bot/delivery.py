@@ -19,6 +19,7 @@ from adapters.base import Address, Handle, Sender, Unreachable
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from flows.directory import Directory, Officer
+from flows.errors import OohbotError
 from flows.inbound import Platform
 from flows.messages import Card, Message, Text
 from store.base import Store
@@ -27,8 +28,10 @@ log = get_logger("delivery")
 CHANNEL = "channel"
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(OohbotError):
     """A platform failed to take a message; the dispatcher tries again later."""
+
+    explained = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Delivery:
             for covered in self._covered_by(platform):
                 await self._update_copies(message, None, covered)
             return
-        address = Address(platform=platform, kind="channel", id=channel)  # type: ignore[arg-type]
+        address = Address(platform=platform, kind="channel", id=channel)
         try:
             handle = await sender.send(address, message)
         except Exception as error:  # Unreachable included: a channel is worth trying again
@@ -159,7 +162,7 @@ class Delivery:
             await self._update_copies(message, None)
             return
         for platform, channel in self._channels.items():
-            address = Address(platform=platform, kind="channel", id=channel)  # type: ignore[arg-type]
+            address = Address(platform=platform, kind="channel", id=channel)
             try:
                 handle = await self._senders[platform].send(address, message)
             except Exception as error:  # Unreachable, or the platform failing outright
@@ -169,16 +172,12 @@ class Delivery:
             await self._remember(message, handle, CHANNEL)
 
     def address_of(self, officer: Officer) -> Address | None:
-        """Where the directory says this officer is reached: Slack, then Teams, then web."""
-        if officer.slack and "slack" in self._senders:
-            return Address(
-                platform="slack", kind="user", id=officer.slack.user, tenant=officer.slack.team
-            )
-        if officer.teams and "teams" in self._senders:
-            teams = officer.teams
-            return Address(
-                platform="teams", kind="user", id=teams.aad_object_id, tenant=teams.tenant_id
-            )
+        """Where the directory says this officer is reached: the first platform (in the order
+        they were added) on which the directory knows them, else the web console by id."""
+        for platform in self._senders:
+            identity = officer.known_on.get(platform)
+            if identity is not None:
+                return Address(platform, kind="user", id=identity.user, tenant=identity.tenant)
         if "web" in self._senders:
             return Address(platform="web", kind="user", id=officer.id)
         return None

@@ -1,42 +1,21 @@
-"""Every failure oohbot explains itself, as one tree with one root (the CLI catches the root).
+"""The errors the operator-facing layer raises: configuration, directory, reachability, keys.
 
+They hang under the one root, ``flows.errors.OohbotError`` (the whole tree is drawn there).
 Each message is one line (a list of problems adds one line per problem) that names the key,
 file or resource at fault and says what to do. ``exit_code`` is what ``oohbot`` exits with
-(README: "Exit codes")::
+(README: "Exit codes"). ``StartupError`` is an alias of the root, kept for the callers that
+raise it by that name.
 
-    OohbotError                      one clear line; never a traceback
-    ├── ConfigError                  app.yaml, the environment or the keys cannot be used   2
-    ├── DirectoryError               the directory file cannot be read or is invalid        2
-    │   └── DirectoryProblems        it reads, but has problems: oohbot refuses to serve    2
-    ├── Unavailable                  something oohbot needs cannot be reached               3
-    │   ├── StoreUnavailable         Redis does not answer, the SQLite file cannot be opened
-    │   └── PortUnavailable          service.listen is taken or not allowed
-    ├── KeyMismatch                  stored data needs a key this process does not hold,    4
-    │                                or a running service does not know the newest key yet
-    └── NotFound                     what was asked for does not exist                      1
-
-``StartupError`` is an alias of the root, kept for the callers that raise it by that name.
-
-Errors of the lower layers cannot share this root (``store`` and ``adapters`` never import
-``bot``); ``explain`` translates them: ``store.crypto.KeyConfigError`` and
-``adapters.base.AdapterConfigError`` are configuration errors, ``store.crypto.DecryptionError``
-is a key mismatch.
+``explain`` turns any error into the one the operator reads: ours as they are (when written for
+an operator), a ``DecryptionError`` from the store as a ``KeyMismatch``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from adapters.base import AdapterConfigError
-from store.crypto import DecryptionError, KeyConfigError
+from flows.errors import OohbotError
+from store.crypto import DecryptionError
 
 ROTATION_HELP = "README: Encryption keys"
-
-
-class OohbotError(Exception):
-    """Root of oohbot's own errors; ``str()`` is the message to show, ``exit_code`` the code."""
-
-    exit_code: ClassVar[int] = 2
 
 
 class ConfigError(OohbotError):
@@ -85,15 +64,13 @@ StartupError = OohbotError
 def explain(error: BaseException) -> OohbotError | None:
     """``error`` as one of ours (lower layers' errors translated), or None if it is not
     an error oohbot knows how to explain."""
-    if isinstance(error, OohbotError):
-        return error
-    if isinstance(error, KeyConfigError | AdapterConfigError):
-        return ConfigError(str(error))
     if isinstance(error, DecryptionError):
         return KeyMismatch(
             f"a stored value cannot be opened: {error}. Give this process the same "
             f"OOHBOT_ENCRYPTION_KEYS as the service, newest first ({ROTATION_HELP})"
         )
+    if isinstance(error, OohbotError) and error.explained:
+        return error
     return None
 
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from bot.unit import Unit
 from flows import idle, jobs, visibility
+from flows.context import LifecycleContext
 from flows.conversation import ConversationContext, Session
 from flows.digest import next_digest_at
-from flows.lifecycle import LifecycleContext
 from flows.request import Request
 from store.base import Job
 
@@ -48,6 +48,7 @@ class JobTable:
             directory=self.s.directory,
             timers=self.s.settings.timers,
             calendar=self.s.calendar,
+            policy=self.s.settings.policy,
         )
 
     async def _request(self, unit: Unit, job: Job) -> None:

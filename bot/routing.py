@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from bot.unit import Unit
 from flows import commands, idle, visibility
+from flows.context import LifecycleContext
 from flows.conversation import ConversationContext, Session, Submission
 from flows.directory import Officer
 from flows.home import home_view, may_see_timeline, timeline_card
+from flows.ids import DECISIONS, ActionId, FormId
 from flows.inbound import Inbound
-from flows.lifecycle import DECISION_CONTEXT, LifecycleContext
 from flows.lifecycle import Step as RequestStep
 from flows.reference import format_reference, prefix_for, year_of
 from flows.request import Request
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 RequestCall = Callable[[Request, Officer], RequestStep]
 Route = Callable[[Unit, Inbound, "Actor"], Awaitable[None]]
-SPOC_CLICKS = frozenset({"spoc:ack", "spoc:details"})
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,16 @@ class Router:
     def __init__(self, services: Services) -> None:
         self.s = services
         self._actions: dict[str, Route] = {
-            "spoc:ack": self._spoc_act,
-            "spoc:details": self._spoc_act,
-            "spoc:approve": self._decision_form,
-            "spoc:decline": self._decision_form,
-            "spoc:ask": self._decision_form,
-            "spoc:decision": self._decision,
-            "retro:open": self._retro_form,
-            "retro:submit": self._retro_submit,
-            "timeline": self._timeline,
-            "withdraw": self._withdraw,
+            ActionId.SPOC_ACK: self._spoc_act,
+            ActionId.SPOC_DETAILS: self._spoc_act,
+            ActionId.SPOC_APPROVE: self._decision_form,
+            ActionId.SPOC_DECLINE: self._decision_form,
+            ActionId.SPOC_ASK: self._decision_form,
+            FormId.DECISION: self._decision,
+            ActionId.RETRO_OPEN: self._retro_form,
+            FormId.RETRO: self._retro_submit,
+            ActionId.TIMELINE: self._timeline,
+            ActionId.WITHDRAW: self._withdraw,
         }
 
     def actor(self, inbound: Inbound) -> Actor:
@@ -117,7 +117,9 @@ class Router:
             unit,
             request.ref,
             actor,
-            lambda r, o: self.s.lifecycle.act(r, o, "answer", self._lifecycle(unit), note=text),
+            lambda r, o: self.s.lifecycle.act(
+                r, o, ActionId.ANSWER, self._lifecycle(unit), note=text
+            ),
         )
 
     # --- the conversation --------------------------------------------------------------------
@@ -190,6 +192,7 @@ class Router:
             directory=self.s.directory,
             timers=self.s.settings.timers,
             calendar=self.s.calendar,
+            policy=self.s.settings.policy,
         )
 
     async def _spoc_act(self, unit: Unit, inbound: Inbound, actor: Actor) -> None:
@@ -211,7 +214,7 @@ class Router:
         )
 
     async def _decision(self, unit: Unit, inbound: Inbound, actor: Actor) -> None:
-        by_context = {context: action for action, context in DECISION_CONTEXT.items()}
+        by_context = {context: action for action, context in DECISIONS.items()}
         action = by_context.get(inbound.form_context, "")
         note = _single(inbound.form.get("note", ""))
         await self._request_call(
@@ -243,7 +246,7 @@ class Router:
             unit,
             inbound.value,
             actor,
-            lambda r, o: self.s.lifecycle.act(r, o, "withdraw", self._lifecycle(unit)),
+            lambda r, o: self.s.lifecycle.act(r, o, ActionId.WITHDRAW, self._lifecycle(unit)),
         )
 
     async def _request_call(self, unit: Unit, ref: str, actor: Actor, run: RequestCall) -> None:

@@ -145,8 +145,6 @@ def _without_password(url: str) -> str:
 
 
 async def _warn_persistence(store: Store, warn: Warn) -> None:
-    check = getattr(store, "persistence_warning", None)
-    if check is not None:
-        warning = await check()
-        if warning:
-            warn("redis_persistence", warning)
+    warning = await store.persistence_warning()
+    if warning:
+        warn("redis_persistence", warning)

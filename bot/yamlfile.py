@@ -8,8 +8,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flows.errors import OohbotError
 
-class YamlFileError(Exception):
+
+class YamlFileError(OohbotError):
     """The file is missing, is not YAML, or is not a mapping; the message says which."""
 
 

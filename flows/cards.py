@@ -17,31 +17,30 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from flows import forms
+from flows.context import LifecycleContext
 from flows.directory import Directory
+from flows.ids import ActionId
 from flows.messages import Action, Card, CardField, Choice, Text
 from flows.policy import Policy, Timers
 from flows.request import Request
+from flows.states import FORM_DUE, OPEN, RequestState
 from flows.validators import display_phone
 from flows.wording import duration, state_name, time_left
-
-if TYPE_CHECKING:
-    from flows.lifecycle import LifecycleContext
 
 GROUNDS = {c.key: c.label for c in forms.GROUNDS}
 INFO_REQUIRED = {c.key: c.label for c in forms.INFO_REQUIRED}
 CONSENT = {c.key: c.label for c in forms.CONSENT}
 _KEY = re.compile(r"^[a-z0-9_]{1,40}$")
-DECIDED = frozenset({"approved", "declined", "retro_due", "retro_overdue", "retro_submitted"})
 SPOC_BUTTONS: tuple[tuple[str, str, Literal["default", "primary", "danger"]], ...] = (
-    ("spoc:ack", "Acknowledge", "default"),
-    ("spoc:details", "Details", "default"),
-    ("spoc:approve", "Approve", "primary"),
-    ("spoc:decline", "Decline", "danger"),
-    ("spoc:ask", "Ask a question", "default"),
+    (ActionId.SPOC_ACK, "Acknowledge", "default"),
+    (ActionId.SPOC_DETAILS, "Details", "default"),
+    (ActionId.SPOC_APPROVE, "Approve", "primary"),
+    (ActionId.SPOC_DECLINE, "Decline", "danger"),
+    (ActionId.SPOC_ASK, "Ask a question", "default"),
 )
 
 
@@ -140,7 +139,7 @@ def spoc_card(request: Request, directory: Directory, ctx: LifecycleContext) -> 
 
 
 def _spoc_actions(request: Request) -> tuple[Action, ...]:
-    if request.state not in {"submitted", "paged", "acknowledged", "info_requested"}:
+    if request.state not in OPEN:
         return ()
     return tuple(Action(a, label, request.ref, style) for a, label, style in SPOC_BUTTONS)
 
@@ -154,9 +153,9 @@ def spoc_status(request: Request, directory: Directory, ctx: LifecycleContext) -
         if request.retro_submitted_at:
             line += f". Written form received {when(request.retro_submitted_at, zone)}"
         return line
-    if request.state == "withdrawn":
+    if request.state == RequestState.WITHDRAWN:
         return f"{state_name('withdrawn')} by the requester at {hhmm(request.withdrawn_at, zone)}"
-    if request.state == "info_requested":
+    if request.state == RequestState.INFO_REQUESTED:
         asker = who(directory, request.info[-1].asked_by)
         return f"{state_name('info_requested')} (asked by {asker}); waiting for the answer"
     if request.acknowledged_by:
@@ -210,7 +209,7 @@ def _context(request: Request, directory: Directory | None) -> forms.FormContext
 
 
 def retro_button(ref: str) -> Action:
-    return Action("retro:open", "Submit the form", ref, "primary")
+    return Action(ActionId.RETRO_OPEN, "Submit the form", ref, "primary")
 
 
 def outcome_card(request: Request, directory: Directory, ctx: LifecycleContext) -> Card:
@@ -222,7 +221,7 @@ def outcome_card(request: Request, directory: Directory, ctx: LifecycleContext) 
         CardField("Note from the SPOC", request.decision_note or "-"),
     ]
     actions: tuple[Action, ...] = ()
-    if request.retro_due_at is not None and request.state in {"retro_due", "retro_overdue"}:
+    if request.retro_due_at is not None and request.state in FORM_DUE:
         due = request.retro_due_at
         left = time_left(due, ctx.now)
         fields.append(CardField("Written form due", f"{when(due, zone)} ({left})"))
@@ -342,9 +341,9 @@ def digest_card(requests: Sequence[Request], recipient: str, ctx: LifecycleConte
     """The daily IG digest: counts and references only."""
     zone = ctx.calendar.zone
     groups = (
-        ("Awaiting a SPOC decision", {"submitted", "paged", "acknowledged", "info_requested"}),
-        ("Written forms due", {"retro_due"}),
-        ("Written forms overdue", {"retro_overdue"}),
+        ("Awaiting a SPOC decision", set(OPEN)),
+        ("Written forms due", {RequestState.RETRO_DUE.value}),
+        ("Written forms overdue", {RequestState.RETRO_OVERDUE.value}),
     )
     fields = []
     for label, states in groups:

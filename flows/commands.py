@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from flows.messages import Text
 from flows.request import Request
+from flows.states import RequestState
 
 START = frozenset({"start", "new"})
 HOME = frozenset({"forms", "my forms", "requests"})
@@ -44,6 +45,10 @@ def awaiting_answer(requests: Iterable[Request], officer_id: str) -> Request | N
     """The request of this requester whose SPOC question is still unanswered, if any."""
     for request in requests:
         open_question = bool(request.info) and request.info[-1].answer is None
-        if request.requester == officer_id and request.state == "info_requested" and open_question:
+        if (
+            request.requester == officer_id
+            and request.state == RequestState.INFO_REQUESTED
+            and open_question
+        ):
             return request
     return None

@@ -3,16 +3,19 @@
 One ``transitions`` machine is built from a declarative definition when the flow is created and
 shared by every conversation: each step restores the state from the ``Session``, attaches a
 throw-away model, fires one trigger and detaches it (``queued=False``, so a failed condition
-really returns False). The collecting states are generated from the form spec
-(``flows.forms``), one per question; conditions on the transitions decide which question comes
-next (the first applicable unanswered one), which one ``back`` returns to, and where ``edit``
-goes.
+really returns False). There is one ``collecting`` state; the question being asked is the
+session's ``asking`` (a field key of the form spec, ``flows.forms``). The field order already
+says which question comes next (the first applicable unanswered one), which one ``back``
+returns to and where ``edit`` goes, so the machine only holds the phases, and its transitions'
+conditions and callbacks read and set ``asking``.
 
 States: ``triage`` (the emergency question; the caller is verified against the directory on
-leaving it), ``verifying`` (one-time code, only for officers with a secret),
-``collecting:<field>`` per question, ``reviewing``; ends ``submitted``, ``cancelled``,
-``expired``, ``refused``, ``emergency`` and ``redirected`` (in office hours and it could wait,
-or a child-protection concern where the policy routes those elsewhere).
+leaving it), ``verifying`` (one-time code, only for officers with a secret), ``collecting``,
+``reviewing``; ends ``submitted``, ``cancelled``, ``expired``, ``refused``, ``emergency`` and
+``redirected`` (in office hours and it could wait, or a child-protection concern where the
+policy routes those elsewhere). ``Session.state`` names the position as before
+(``collecting:<field>``), which is what audits, history and stored sessions of earlier versions
+speak.
 
 Inputs: typed text (an answer or a command: ``help``, ``back``, ``edit <n|key|label>``,
 ``keep``, ``cancel``, ``status``, ``start``/``new``), a button (``answer:<field>:<option>``,
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field, model_validator
 from transitions import Machine
 
 from flows import suggestion
@@ -51,6 +54,7 @@ from flows.forms import (
     resolve,
     summary_fields,
 )
+from flows.ids import ANSWER
 from flows.inbound import Inbound
 from flows.messages import (
     Action,
@@ -69,7 +73,9 @@ from flows.progress import position, progress_text
 from flows.validators import InvalidAnswer
 from flows.verification import Refused, check_code, verify_caller
 
-TRIAGE, VERIFYING, REVIEWING = "triage", "verifying", "reviewing"
+TRIAGE, VERIFYING, COLLECTING, REVIEWING = "triage", "verifying", "collecting", "reviewing"
+PHASES = (TRIAGE, VERIFYING, COLLECTING, REVIEWING)
+PHASE_FIELDS = {TRIAGE: "emergency", VERIFYING: "verify.code", REVIEWING: "review"}
 ENDS = ("submitted", "cancelled", "expired", "refused", "emergency", "redirected")
 NOT_BACK = frozenset({"emergency", "verify.code"})
 LOCKOUT = timedelta(minutes=30)
@@ -90,22 +96,33 @@ RULE_TEXT = {
 }
 
 
+def phase_of(key: str) -> str:
+    """The machine state in which ``key`` is asked."""
+    return {field: phase for phase, field in PHASE_FIELDS.items()}.get(key, COLLECTING)
+
+
 def state_of(key: str) -> str:
-    """The conversation state in which ``key`` is asked."""
-    special = {"emergency": TRIAGE, "verify.code": VERIFYING, "review": REVIEWING}
-    return special.get(key, f"collecting:{key}")
+    """The position in which ``key`` is asked: ``triage``, ``collecting:<key>`` …"""
+    phase = phase_of(key)
+    return f"{COLLECTING}:{key}" if phase == COLLECTING else phase
 
 
 def field_of(state: str) -> str:
-    """The field asked in ``state`` ("" for an end)."""
-    special = {TRIAGE: "emergency", VERIFYING: "verify.code", REVIEWING: "review"}
-    return special.get(state, state.removeprefix("collecting:") if ":" in state else "")
+    """The field asked at a position ("" for an end)."""
+    if state.startswith(f"{COLLECTING}:"):
+        return state.removeprefix(f"{COLLECTING}:")
+    return PHASE_FIELDS.get(state, "")
 
 
 class Session(BaseModel):
-    """One person's conversation, stored (encrypted) between messages. JSON-able."""
+    """One person's conversation, stored (encrypted) between messages. JSON-able.
 
-    state: str = TRIAGE
+    ``phase`` is the machine's state and ``asking`` the field key asked in it; ``state`` (also
+    stored, read-only) is the two as one position, ``collecting:<field>``. A session stored
+    before ``phase`` existed has only ``state``, and is read from it."""
+
+    phase: str = TRIAGE
+    asking: str = PHASE_FIELDS[TRIAGE]
     session_id: str = ""
     officer_id: str | None = None
     acts_for: list[str] = Field(default_factory=list)
@@ -119,6 +136,28 @@ class Session(BaseModel):
     updated_at: datetime
     idle_warned: bool = False
     suggestion: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_position(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "state" in data:
+            data = dict(data)
+            state = str(data.pop("state"))
+            if "phase" not in data:  # stored before the one collecting state
+                data["phase"] = COLLECTING if state.startswith(f"{COLLECTING}:") else state
+                data["asking"] = field_of(state)
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state(self) -> str:
+        """Where the conversation is: ``triage``, ``collecting:<field>``, ``reviewing``, an end."""
+        return f"{COLLECTING}:{self.asking}" if self.phase == COLLECTING else self.phase
+
+    def move_to(self, phase: str, asking: str = "") -> None:
+        """Put the conversation at ``phase``, asking ``asking`` (or the phase's own field)."""
+        self.phase = phase
+        self.asking = asking if phase == COLLECTING else PHASE_FIELDS.get(phase, "")
 
 
 @dataclass(frozen=True)
@@ -159,7 +198,8 @@ class _Model:
     """What the shared machine drives during one step."""
 
     def __init__(self, session: Session, context: FormContext, spec: tuple[FieldSpec, ...]) -> None:
-        self.state = session.state
+        self.state = session.phase
+        self.asking = session.asking
         self.session = session
         self.context = context
         self.spec = spec
@@ -191,66 +231,96 @@ def _previous_key(
     return None
 
 
-def _is_next(key: str) -> Predicate:
+def _next_is(phase: str) -> Predicate:
     def check(event: Any) -> bool:
         model: _Model = event.model
-        return _next_key(model.spec, model.session.answers, model.context) == key
+        return phase_of(_next_key(model.spec, model.session.answers, model.context)) == phase
 
+    check.__doc__ = {
+        VERIFYING: "has a one-time-code secret",
+        COLLECTING: "a question left",
+        REVIEWING: "all answered",
+    }[phase]
     return check
 
 
-def _is_previous(key: str) -> Predicate:
-    def check(event: Any) -> bool:
-        model: _Model = event.model
-        current = field_of(model.state)
-        return _previous_key(model.spec, current, model.session.answers, model.context) == key
-
-    return check
+def _can_go_back(event: Any) -> bool:
+    """an earlier question"""
+    model: _Model = event.model
+    return _previous_key(model.spec, model.asking, model.session.answers, model.context) is not None
 
 
-def _is_target(key: str) -> Predicate:
-    def check(event: Any) -> bool:
-        return bool(event.kwargs.get("field") == key)
+def _editable(event: Any) -> bool:
+    """a field of the summary"""
+    model: _Model = event.model
+    return any(f.key == event.kwargs.get("field") and f.in_summary for f in model.spec)
 
-    return check
+
+def _redirects(event: Any) -> bool:
+    """in office hours, or a child-protection concern"""
+    model: _Model = event.model
+    return model.asking in REDIRECTING
 
 
-def _definition(spec: Sequence[FieldSpec]) -> tuple[list[str], list[dict[str, Any]]]:
-    """States and transitions, generated from the form spec."""
-    asking = [state_of(f.key) for f in spec]
-    collecting = [state_of(f.key) for f in spec if f.key not in (*NOT_BACK, "review")]
-    editable = [state_of(f.key) for f in spec if f.in_summary]
-    live = [*asking]
-    moves: list[dict[str, Any]] = [
+def _ask_next(event: Any) -> None:
+    model: _Model = event.model
+    model.asking = _next_key(model.spec, model.session.answers, model.context)
+
+
+def _ask_previous(event: Any) -> None:
+    model: _Model = event.model
+    model.asking = (
+        _previous_key(model.spec, model.asking, model.session.answers, model.context) or ""
+    )
+
+
+def _ask_target(event: Any) -> None:
+    event.model.asking = str(event.kwargs.get("field", ""))
+
+
+REDIRECTING = ("urgent_in_hours", "child_protection")
+
+
+def _definition() -> tuple[list[str], list[dict[str, Any]]]:
+    """States and transitions: the phases, not the questions (the field order moves between
+    those, through ``asking``)."""
+    advance = {"trigger": "advance", "after": _ask_next}
+    return [*PHASES, *ENDS], [
         {"trigger": "danger", "source": TRIAGE, "dest": "emergency"},
         {"trigger": "refuse", "source": [TRIAGE, VERIFYING, REVIEWING], "dest": "refused"},
         {
             "trigger": "redirect",
-            "source": [state_of("urgent_in_hours"), state_of("child_protection")],
+            "source": COLLECTING,
             "dest": "redirected",
+            "conditions": [_redirects],
         },
         {"trigger": "submit", "source": REVIEWING, "dest": "submitted"},
-        {"trigger": "cancel", "source": live, "dest": "cancelled"},
-        {"trigger": "expire", "source": live, "dest": "expired"},
+        {"trigger": "cancel", "source": list(PHASES), "dest": "cancelled"},
+        {"trigger": "expire", "source": list(PHASES), "dest": "expired"},
         {"trigger": "restart", "source": list(ENDS), "dest": TRIAGE},
+        {**advance, "source": TRIAGE, "dest": VERIFYING, "conditions": [_next_is(VERIFYING)]},
+        {
+            **advance,
+            "source": [TRIAGE, VERIFYING, COLLECTING],
+            "dest": COLLECTING,
+            "conditions": [_next_is(COLLECTING)],
+        },
+        {**advance, "source": COLLECTING, "dest": REVIEWING, "conditions": [_next_is(REVIEWING)]},
+        {
+            "trigger": "back",
+            "source": [COLLECTING, REVIEWING],
+            "dest": COLLECTING,
+            "conditions": [_can_go_back],
+            "after": _ask_previous,
+        },
+        {
+            "trigger": "edit",
+            "source": [COLLECTING, REVIEWING],
+            "dest": COLLECTING,
+            "conditions": [_editable],
+            "after": _ask_target,
+        },
     ]
-    for source_index, source in enumerate(asking):
-        for dest in asking[source_index + 1 :]:
-            moves.append(_move("advance", source, dest, _is_next(field_of(dest))))
-    for source in [*collecting, REVIEWING]:
-        for dest in collecting[: max(0, _index(collecting, source))]:
-            moves.append(_move("back", source, dest, _is_previous(field_of(dest))))
-        for dest in editable:
-            moves.append(_move("edit", source, dest, _is_target(field_of(dest))))
-    return [*asking, *ENDS], moves
-
-
-def _index(states: list[str], state: str) -> int:
-    return states.index(state) if state in states else len(states)
-
-
-def _move(trigger: str, source: str, dest: str, condition: Predicate) -> dict[str, Any]:
-    return {"trigger": trigger, "source": source, "dest": dest, "conditions": [condition]}
 
 
 class ConversationFlow:
@@ -259,7 +329,7 @@ class ConversationFlow:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.spec = conversation_fields(policy)
-        states, moves = _definition(self.spec)
+        states, moves = _definition()
         self.states = states
         self.moves = moves
         self.machine = Machine(
@@ -324,7 +394,9 @@ class ConversationFlow:
 
     def is_finished(self, session: Session) -> bool:
         """Whether the conversation has ended (or its state is no longer known)."""
-        return session.state in ENDS or session.state not in self.states
+        if session.phase == COLLECTING:
+            return session.asking not in {f.key for f in self.spec}
+        return session.phase in ENDS or session.phase not in self.states
 
     def diagram(self) -> str:
         """Mermaid ``stateDiagram-v2`` text drawn from the machine definition."""
@@ -339,7 +411,7 @@ class ConversationFlow:
         if handler is not None and (command == "edit" or not rest.strip()):
             session.suggestion = {}  # a "Did you mean …?" lasts one reply
             return handler(session, rest.strip(), ctx)
-        return self._answer(session, field_of(session.state), text, ctx)
+        return self._answer(session, session.asking, text, ctx)
 
     def _commands(self) -> dict[str, Callable[[Session, str, ConversationContext], Step]]:
         return {
@@ -356,12 +428,12 @@ class ConversationFlow:
 
     def _click(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
         parts = inbound.action.split(":")
-        current = field_of(session.state)
-        if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
+        current = session.asking
+        if parts[0] != ANSWER or len(parts) < 2 or parts[1] != current:
             session.suggestion = {}
         if parts[0] == "edit" and len(parts) == 2:
             return self._edit(session, inbound.value or parts[1], ctx)
-        if parts[0] != "answer" or len(parts) < 2 or parts[1] != current:
+        if parts[0] != ANSWER or len(parts) < 2 or parts[1] != current:
             return self._stale(session, ctx)
         if inbound.kind == "form":
             raw: str | list[str] = inbound.form.get(current, [])
@@ -378,10 +450,10 @@ class ConversationFlow:
     def _restart(self, session: Session, ctx: ConversationContext) -> Step:
         fresh = self.begin(ctx)
         restarted = fresh.session.model_copy(
-            update={"state": session.state, "locked_until": session.locked_until}
+            update={"phase": session.phase, "locked_until": session.locked_until}
         )
         if not self._fire(restarted, ctx, "restart"):
-            restarted.state = TRIAGE  # a state from an older version of the spec
+            restarted.move_to(TRIAGE)  # a state from an older version of the spec
         return Step(restarted, fresh.replies, fresh.effects)
 
     # --- answers ---------------------------------------------------------------------------
@@ -538,7 +610,7 @@ class ConversationFlow:
     # --- commands --------------------------------------------------------------------------
 
     def _help(self, session: Session, _: str, ctx: ConversationContext) -> Step:
-        spec_field = self._field(session, ctx, field_of(session.state))
+        spec_field = self._field(session, ctx, session.asking)
         text = Text(f"{spec_field.help}\n\n{COMMANDS}")
         return Step(session, [text, *self._prompt(session, ctx)])
 
@@ -561,7 +633,7 @@ class ConversationFlow:
         return Step(step.session, step.replies, [*step.effects, *closed])
 
     def _status(self, session: Session, _: str, ctx: ConversationContext) -> Step:
-        key = field_of(session.state)
+        key = session.asking
         context = self._context(session, ctx)
         left = [
             f
@@ -584,13 +656,13 @@ class ConversationFlow:
         return Step(session, [text, *self._prompt(session, ctx)])
 
     def _keep(self, session: Session, _: str, ctx: ConversationContext) -> Step:
-        key = field_of(session.state)
+        key = session.asking
         if key not in session.answers or key in NOT_BACK:
             return self._reprompt(session, ctx, "There is no earlier answer to keep here.")
         return self._advance(session, ctx)
 
     def _edit(self, session: Session, target: str, ctx: ConversationContext) -> Step:
-        if session.state in (TRIAGE, VERIFYING):
+        if session.phase in (TRIAGE, VERIFYING):
             return self._reprompt(session, ctx, "Please answer this question first.")
         shown = summary_fields(self._spec(session, ctx), session.answers)
         key = _find_field(shown, target)
@@ -600,7 +672,7 @@ class ConversationFlow:
                 f": {listing}." if listing else ". You have not answered anything yet."
             )
             return Step(session, [Text(message), *self._prompt(session, ctx)])
-        session.return_to_review = session.state == REVIEWING or session.return_to_review
+        session.return_to_review = session.phase == REVIEWING or session.return_to_review
         self._fire(session, ctx, "edit", field=key)
         session.history.append(session.state)
         return Step(session, self._prompt(session, ctx))
@@ -618,7 +690,7 @@ class ConversationFlow:
             raise RuntimeError(f"no next question from {session.state}")
         reviewed_before = REVIEWING in session.history
         session.history.append(session.state)
-        if session.state != REVIEWING:
+        if session.phase != REVIEWING:
             return Step(session, self._prompt(session, ctx), list(effects))
         session.return_to_review = False
         card, replies = self._review_card(session, ctx), self._prompt(session, ctx)
@@ -637,18 +709,18 @@ class ConversationFlow:
     def _fire(self, session: Session, ctx: ConversationContext, trigger: str, **kw: Any) -> bool:
         """Fire ``trigger`` on the shared machine for this session; True if it moved."""
         model = _Model(session, self._context(session, ctx), self._spec(session, ctx))
-        self.machine.add_model(model, initial=session.state)
+        self.machine.add_model(model, initial=session.phase)
         try:
             moved = bool(model.trigger(trigger, **kw))  # type: ignore[attr-defined]
         finally:
             self.machine.remove_model(model)
-        session.state = model.state
+        session.move_to(model.state, model.asking)
         return moved
 
     # --- messages --------------------------------------------------------------------------
 
     def _prompt(self, session: Session, ctx: ConversationContext) -> list[Message]:
-        key = field_of(session.state)
+        key = session.asking
         if key == "review":
             return [self._question(session, ctx, "review")]  # the summary is already above
         spec_field = self._field(session, ctx, key)
@@ -743,62 +815,58 @@ def _find_field(shown: Sequence[FieldSpec], target: str) -> str | None:
 
 
 class _Diagram:
-    """Draws the machine: forward ``advance`` moves between neighbouring questions (jumps over
-    conditional ones), ``edit`` from the review, and the moves every question shares once."""
+    """Draws the machine as it is: every transition once, labelled with its trigger and its
+    condition's docstring; inside ``collecting``, the questions in the form spec's order (the
+    order ``advance`` follows), a conditional one drawn as a branch with its condition."""
 
     def __init__(self, spec: Sequence[FieldSpec], moves: Sequence[dict[str, Any]]) -> None:
-        self.spec = spec
         self.moves = moves
-        self.conditional = {f.key for f in spec if f.condition or f.context_rule}
+        self.keys = [f.key for f in spec if phase_of(f.key) == COLLECTING]
+        self.fields = {f.key: f for f in spec}
 
     def render(self) -> str:
-        lines = ["stateDiagram-v2", f"    [*] --> {_mid(TRIAGE)}"]
-        lines += [f'    state "{s}" as {_mid(s)}' for s in self._states() if _mid(s) != s]
-        lines += ['    state "any question" as any_question']
-        lines += [f"    {_mid(a)} --> {_mid(b)} : {label}" for a, b, label in self._edges()]
-        lines += [f"    {_mid(end)} --> [*]" for end in ENDS]
+        lines = ["stateDiagram-v2", f"    [*] --> {TRIAGE}", f"    state {COLLECTING} {{"]
+        lines += [f'        state "{state_of(k)}" as {_mid(state_of(k))}' for k in self.keys]
+        lines += [f"        {a} --> {b} : {label}" for a, b, label in self._questions()]
+        lines += ["    }"]
+        lines += [f"    {a} --> {b} : {label}" for a, b, label in self._transitions()]
+        lines += [f"    {end} --> [*]" for end in ENDS]
         return "\n".join(lines) + "\n"
 
-    def _states(self) -> list[str]:
-        return [state_of(f.key) for f in self.spec] + list(ENDS)
-
-    def _edges(self) -> list[tuple[str, str, str]]:
+    def _transitions(self) -> list[tuple[str, str, str]]:
         edges: list[tuple[str, str, str]] = []
         for move in self.moves:
-            edges += self._drawn(move)
-        edges += [
-            ("any_question", "cancelled", "cancel"),
-            ("any_question", "expired", "expire"),
-            ("any_question", "reviewing", "advance [all answered, after an edit]"),
-            ("any_question", "any_question", "back / edit / help / status"),
-        ]
-        return list(dict.fromkeys(edges))
+            sources = move["source"] if isinstance(move["source"], list) else [move["source"]]
+            docs = [(c.__doc__ or "").strip() for c in move.get("conditions", [])]
+            label = move["trigger"] + "".join(f" [{d}]" for d in docs if d)
+            edges += [(source, move["dest"], label) for source in sources]
+        return edges
 
-    def _drawn(self, move: dict[str, Any]) -> list[tuple[str, str, str]]:
-        trigger, source, dest = move["trigger"], move["source"], move["dest"]
-        if trigger == "advance":
-            return (
-                [(source, dest, self._advance_label(dest))] if self._adjacent(source, dest) else []
-            )
-        if trigger == "edit":
-            return [(source, dest, "edit")] if source == REVIEWING else []
-        if trigger in ("back", "cancel", "expire"):
-            return []
-        if trigger == "restart":
-            return [(s, TRIAGE, "start") for s in source]
-        sources = source if isinstance(source, list) else [source]
-        return [(s, dest, trigger) for s in sources]
+    def _questions(self) -> list[tuple[str, str, str]]:
+        """Each question to the ones that can follow it: the next, and past conditional ones."""
+        order = ["[*]", *self.keys, "[*]"]
+        edges: list[tuple[str, str, str]] = []
+        for i, source in enumerate(order[:-1]):
+            for dest in order[i + 1 :]:
+                edges.append(
+                    (_mid(state_of(source)) if i else source, self._id(dest), self._label(dest))
+                )
+                if dest == "[*]" or not self._conditional(dest):
+                    break
+        return edges
 
-    def _adjacent(self, source: str, dest: str) -> bool:
-        keys = [f.key for f in self.spec]
-        start, stop = keys.index(field_of(source)), keys.index(field_of(dest))
-        return all(k in self.conditional for k in keys[start + 1 : stop])
+    def _id(self, key: str) -> str:
+        return key if key == "[*]" else _mid(state_of(key))
 
-    def _advance_label(self, dest: str) -> str:
-        spec_field = next(f for f in self.spec if f.key == field_of(dest))
-        if spec_field.context_rule:
+    def _conditional(self, key: str) -> bool:
+        spec_field = self.fields[key]
+        return bool(spec_field.condition or spec_field.context_rule)
+
+    def _label(self, key: str) -> str:
+        spec_field = self.fields.get(key)
+        if spec_field is not None and spec_field.context_rule:
             return f"advance [{RULE_TEXT[spec_field.context_rule]}]"
-        if spec_field.condition is not None:
+        if spec_field is not None and spec_field.condition is not None:
             return f"advance [{(spec_field.condition.__doc__ or 'if asked').strip()}]"
         return "advance"
 

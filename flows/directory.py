@@ -29,6 +29,14 @@ class TeamsIdentity(_Strict):
     tenant_id: str
 
 
+class PlatformIdentity(_Strict):
+    """How a person is known on one platform: a stable user id, and the workspace or tenant
+    it is unique in (empty where the platform has none)."""
+
+    user: str
+    tenant: str = ""
+
+
 class Organisation(_Strict):
     """A signatory (or partner). ``covers``: organisations it acts for out of hours.
     ``prefix``: the reference prefix (protocol App 10), defaulting to the code."""
@@ -53,9 +61,26 @@ class Officer(_Strict):
     manager: str | None = None
     roles: tuple[Role, ...] = ("requester",)
     valid_until: date | None = None
+    identities: dict[str, PlatformIdentity] = Field(
+        default_factory=dict,
+        description="how the officer is known on platforms added as plugins, by platform name",
+    )
     slack: SlackIdentity | None = None
     teams: TeamsIdentity | None = None
     totp_secret: str | None = None
+
+    @property
+    def known_on(self) -> dict[str, PlatformIdentity]:
+        """Every platform identity, by platform: Slack and Teams from the directory format's
+        own keys (``slack: {user, team}``, ``teams: {aad_object_id, tenant_id}``), any other
+        platform from ``identities: {<platform>: {user, tenant}}``."""
+        found: dict[str, PlatformIdentity] = {}
+        if self.slack:
+            found["slack"] = PlatformIdentity(user=self.slack.user, tenant=self.slack.team)
+        if self.teams:
+            teams = self.teams
+            found["teams"] = PlatformIdentity(user=teams.aad_object_id, tenant=teams.tenant_id)
+        return {**found, **self.identities}
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
@@ -76,10 +101,7 @@ Identity = tuple[str, str, str]
 def identities(officer: Officer) -> list[Identity]:
     """Every stable platform identity of an officer (web: the officer id itself)."""
     found: list[Identity] = [("web", officer.id, "")]
-    if officer.slack:
-        found.append(("slack", officer.slack.user, officer.slack.team))
-    if officer.teams:
-        found.append(("teams", officer.teams.aad_object_id, officer.teams.tenant_id))
+    found += [(p, i.user, i.tenant) for p, i in officer.known_on.items()]
     return found
 
 
@@ -179,17 +201,15 @@ def _duplicates(values: list[tuple[str, str]]) -> list[str]:
 def _duplicate_problems(directory: Directory) -> list[str]:
     orgs = [(f"organisations[{i}].code", o.code) for i, o in enumerate(directory.organisations)]
     ids = [(f"officers[{i}].id", o.id) for i, o in enumerate(directory.officers)]
-    slack = [
-        (f"officers[{i}].slack", f"{o.slack.team}/{o.slack.user}")
-        for i, o in enumerate(directory.officers)
-        if o.slack
-    ]
-    teams = [
-        (f"officers[{i}].teams", f"{o.teams.tenant_id}/{o.teams.aad_object_id}")
-        for i, o in enumerate(directory.officers)
-        if o.teams
-    ]
-    return [*_duplicates(orgs), *_duplicates(ids), *_duplicates(slack), *_duplicates(teams)]
+    by_platform: dict[str, list[tuple[str, str]]] = {}
+    for i, officer in enumerate(directory.officers):
+        for platform, identity in officer.known_on.items():
+            path = f"officers[{i}].{platform}"
+            by_platform.setdefault(platform, []).append(
+                (path, f"{identity.tenant}/{identity.user}")
+            )
+    same_identity = [p for pairs in by_platform.values() for p in _duplicates(pairs)]
+    return [*_duplicates(orgs), *_duplicates(ids), *same_identity]
 
 
 def _reference_problems(directory: Directory) -> list[str]:

@@ -14,14 +14,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.directory import Directory, Officer
+from flows.ids import ActionId
 from flows.messages import Action, Card, CardField, Message, Text
 from flows.request import Request
+from flows.states import FINAL, FORM_DUE, OPEN, RequestState
 from flows.wording import due_phrase, event_line, state_name
-
-OPEN_FOR_SPOC = frozenset({"submitted", "paged", "acknowledged", "info_requested"})
-UNDECIDED = OPEN_FOR_SPOC
-FORM_DUE = frozenset({"retro_due", "retro_overdue"})
-ENDED = frozenset({"closed", "withdrawn"})
 
 
 def _at(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -31,9 +28,9 @@ def _at(moment: datetime | None, zone: ZoneInfo) -> str:
 def _request_field(request: Request, zone: ZoneInfo, now: datetime | None) -> CardField:
     state = state_name(request.state, request.outcome)
     if request.state in FORM_DUE:
-        late = request.state == "retro_overdue"
+        late = request.state == RequestState.RETRO_OVERDUE
         state = f"{state}. {_clock('Form', request.retro_due_at, now, zone, late)}"
-    elif request.state in UNDECIDED:
+    elif request.state in OPEN:
         state = f"{state}. {_clock('Response', request.response_due_at, now, zone)}"
     return CardField(request.ref, state, _requester_action(request))
 
@@ -55,10 +52,10 @@ def _requester_action(request: Request) -> Action | None:
     """What the requester can do next: submit the form, or withdraw before a decision (after
     a confirmation: it cannot be undone)."""
     if request.state in FORM_DUE:
-        return Action("retro:open", "Submit form", request.ref, "primary")
-    if request.state in UNDECIDED:
+        return Action(ActionId.RETRO_OPEN, "Submit form", request.ref, "primary")
+    if request.state in OPEN:
         confirm = withdraw_confirmation(request.ref)
-        return Action("withdraw", "Withdraw", request.ref, "danger", confirm=confirm)
+        return Action(ActionId.WITHDRAW, "Withdraw", request.ref, "danger", confirm=confirm)
     return None
 
 
@@ -69,13 +66,13 @@ def _card(card_id: str, title: str, fields: Sequence[CardField], empty: str) -> 
 def requester_view(
     officer: Officer, requests: Sequence[Request], zone: ZoneInfo, now: datetime | None = None
 ) -> Card:
-    mine = [r for r in requests if r.requester == officer.id and r.state not in ENDED]
+    mine = [r for r in requests if r.requester == officer.id and r.state not in FINAL]
     fields = [_request_field(r, zone, now) for r in mine]
     return _card(f"home:mine:{officer.id}", "My requests and forms due", fields, "Nothing open.")
 
 
 def spoc_view(requests: Sequence[Request], zone: ZoneInfo, now: datetime | None = None) -> Card:
-    queue = [r for r in requests if r.state in OPEN_FOR_SPOC]
+    queue = [r for r in requests if r.state in OPEN]
     fields = [
         CardField(
             r.ref,
@@ -96,7 +93,9 @@ def overdue_view(
     people = {o.id for o in directory.reports_of(officer.id)}
     everyone = officer.has_role("ig")
     overdue = [
-        r for r in requests if r.state == "retro_overdue" and (everyone or r.requester in people)
+        r
+        for r in requests
+        if r.state == RequestState.RETRO_OVERDUE and (everyone or r.requester in people)
     ]
     fields = [
         CardField(

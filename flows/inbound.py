@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Platform = Literal["slack", "teams", "web"]
+Platform = str
+"""A platform's name (``slack``, ``teams``, ``web`` or one added as a plugin)."""
 InboundKind = Literal["text", "action", "form"]
 
 

@@ -30,40 +30,24 @@ manager, and also to every IG officer once ``ig_after_nudges`` nudges have gone 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from flows import cards, jobs
-from flows.calendar import BusinessCalendar
-from flows.directory import Directory, Officer
+from flows.context import LifecycleContext as LifecycleContext
+from flows.directory import Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
+from flows.ids import DECISIONS, REQUESTER_ACTIONS, SPOC_ACTIONS, ActionId, FormId
 from flows.messages import Form, FormField, Message, Text, ToOfficer, ToSpocChannel
-from flows.policy import Timers
 from flows.request import InfoExchange, Request
+from flows.states import DECIDABLE, FINAL, FORM_DUE, OPEN, RequestState
+from flows.states import STATES as STATES
 from flows.wording import state_name, time_left
 
-OPEN = ("submitted", "paged", "acknowledged", "info_requested")
-DECIDABLE = ("paged", "acknowledged", "info_requested")
-FORM_DUE = ("retro_due", "retro_overdue")
-STATES = (
-    "submitted",
-    "paged",
-    "acknowledged",
-    "info_requested",
-    "approved",
-    "declined",
-    "withdrawn",
-    "retro_due",
-    "retro_overdue",
-    "retro_submitted",
-    "closed",
-)
-FINAL = ("withdrawn", "closed")
-
+_ActionHandler = Callable[[Request, Officer, str, LifecycleContext, str], "Step"]
 TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "page", "source": "submitted", "dest": "paged"},
     {"trigger": "escalate", "source": "paged", "dest": "paged"},
@@ -94,19 +78,6 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "submit_form", "source": list(FORM_DUE), "dest": "retro_submitted"},
     {"trigger": "close", "source": "retro_submitted", "dest": "closed"},
 )
-SPOC_ACTIONS = ("spoc:ack", "spoc:details", "spoc:approve", "spoc:decline", "spoc:ask")
-REQUESTER_ACTIONS = ("withdraw", "answer")
-DECISION_CONTEXT = {"spoc:approve": "approve", "spoc:decline": "decline", "spoc:ask": "ask"}
-
-
-@dataclass(frozen=True)
-class LifecycleContext:
-    """What a lifecycle call may know besides the request: the time and the configuration."""
-
-    now: datetime
-    directory: Directory
-    timers: Timers
-    calendar: BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -142,7 +113,7 @@ class _Lifecycle:
             model=None,
             states=list(STATES),
             transitions=[dict(t) for t in TRANSITIONS],
-            initial="submitted",
+            initial=RequestState.SUBMITTED.value,
             auto_transitions=False,
             queued=False,
         )
@@ -242,16 +213,16 @@ class RequestFlow:
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
-        handler = {
-            "spoc:ack": self._acknowledge,
-            "spoc:details": self._details,
-            "spoc:approve": self._decide,
-            "spoc:decline": self._decide,
-            "spoc:ask": self._ask,
-            "withdraw": self._withdraw,
-            "answer": self._answer,
-        }[action]
-        return handler(request, actor, action, ctx, note.strip())
+        handlers: dict[str, _ActionHandler] = {
+            ActionId.SPOC_ACK: self._acknowledge,
+            ActionId.SPOC_DETAILS: self._details,
+            ActionId.SPOC_APPROVE: self._decide,
+            ActionId.SPOC_DECLINE: self._decide,
+            ActionId.SPOC_ASK: self._ask,
+            ActionId.WITHDRAW: self._withdraw,
+            ActionId.ANSWER: self._answer,
+        }
+        return handlers[action](request, actor, action, ctx, note.strip())
 
     def decision_form(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext
@@ -260,7 +231,7 @@ class RequestFlow:
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
-        return Step(request, [_decision_form(request, DECISION_CONTEXT[action])])
+        return Step(request, [_decision_form(request, DECISIONS[action])])
 
     def retro_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
         """The retrospective form, pre-filled from the request, for the requester only."""
@@ -352,14 +323,15 @@ class RequestFlow:
         return _refused(request, actor, action, f"Unknown action {action!r}.")
 
     def _state_refusal(self, request: Request, action: str, ctx: LifecycleContext) -> Step | None:
-        trigger = {
-            "spoc:ack": "acknowledge",
-            "spoc:approve": "approve",
-            "spoc:decline": "decline",
-            "spoc:ask": "ask",
-            "withdraw": "withdraw",
-            "answer": "answer",
-        }.get(action)
+        triggers: dict[str, str] = {
+            ActionId.SPOC_ACK: "acknowledge",
+            ActionId.SPOC_APPROVE: "approve",
+            ActionId.SPOC_DECLINE: "decline",
+            ActionId.SPOC_ASK: "ask",
+            ActionId.WITHDRAW: "withdraw",
+            ActionId.ANSWER: "answer",
+        }
+        trigger = triggers.get(action)
         if trigger is None or self._machine.allows(request.state, trigger):
             return None
         return Step(request, [Text(_why_not(request, trigger, ctx))])
@@ -404,16 +376,18 @@ class RequestFlow:
         # Details always travel by direct message: a reply to a click in a channel might be
         # shown to the whole channel on some platforms.
         audit = Audit("request.details_viewed", request.ref, {"state": request.state})
-        private = Send(ToOfficer(actor.id), cards.details_message(request, ctx.directory))
+        private = Send(
+            ToOfficer(actor.id), cards.details_message(request, ctx.directory, ctx.policy)
+        )
         return Step(request, [Text(_DETAILS_SENT)], [private, audit])
 
     def _decide(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
         if not note:
-            return Step(request, [_decision_form(request, DECISION_CONTEXT[action], _NOTE_NEEDED)])
+            return Step(request, [_decision_form(request, DECISIONS[action], _NOTE_NEEDED)])
         trigger, outcome = (
-            ("approve", "approved") if action == "spoc:approve" else ("decline", "declined")
+            ("approve", "approved") if action == ActionId.SPOC_APPROVE else ("decline", "declined")
         )
         decided = self._move(
             request,
@@ -442,7 +416,7 @@ class RequestFlow:
         state = self._machine.fire(
             request.state, "require_form", ctx.timers.retrospective_after_decline
         )
-        if state != "retro_due":
+        if state != RequestState.RETRO_DUE:
             new = request.model_copy(update={"state": state, "closed_at": ctx.now})
             return new, [Audit("request.closed", new.ref, {"state": new.state})]
         due = ctx.calendar.deadline(request.created_at, ctx.timers.retrospective_due)
@@ -597,7 +571,7 @@ def _decision_form(request: Request, context: str, error: str = "") -> Form:
     """The note form for approve, decline or ask; ``error`` when a note was sent empty."""
     note = FormField(key="note", label=_DECISION_LABELS[context], kind="long_text", error=error)
     return Form(
-        form_id="spoc:decision",
+        form_id=FormId.DECISION,
         title=f"{context.capitalize()} {request.ref}",
         ref=request.ref,
         fields=(note,),
@@ -630,7 +604,7 @@ def _why_not(request: Request, trigger: str, ctx: LifecycleContext) -> str:
         who = cards.who(ctx.directory, request.decided_by)
         at = cards.when(request.decided_at, zone)
         return f"Request {request.ref} was already {request.outcome} by {who} at {at}."
-    if request.state == "withdrawn":
+    if request.state == RequestState.WITHDRAWN:
         return (
             f"Request {request.ref} was withdrawn by the requester at "
             + cards.when(request.withdrawn_at, zone)
@@ -807,7 +781,7 @@ def _cancel_retro_jobs(request: Request, ctx: LifecycleContext) -> list[Effect]:
 
 def _retro(request: Request, fields: tuple[FormField, ...]) -> Form:
     return Form(
-        form_id="retro:submit",
+        form_id=FormId.RETRO,
         title=f"Written form for {request.ref}",
         ref=request.ref,
         fields=fields,

@@ -18,7 +18,7 @@ Stable ids (see DESIGN.md's interface contract):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 GENERIC_NOTIFICATION = "oohbot has a message for you"
@@ -190,5 +190,4 @@ __all__ = [
     "ToOfficer",
     "ToSpocChannel",
     "card_status_only",
-    "field",
 ]

@@ -14,6 +14,7 @@ from datetime import date
 import phonenumbers
 
 from flows import matching
+from flows.errors import InvalidInput
 from flows.messages import Choice
 
 SKIP_WORDS = frozenset({"skip", "none", "n/a", "not known", "unknown"})
@@ -75,7 +76,7 @@ _DRAMA = re.compile(
 )
 
 
-class InvalidAnswer(ValueError):
+class InvalidAnswer(InvalidInput):
     """An answer that cannot be accepted. ``message`` is safe to show to the person who typed it;
     ``kind`` names the check that failed (``date``, ``postcode``, ``choice`` …).
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flows.directory import Directory, Officer
-from flows.lifecycle import FINAL, OPEN, STATES
+from flows.states import NOT_ENDED, OPEN, RequestState
 
-NOT_ENDED = frozenset(STATES) - frozenset(FINAL)
-OVERDUE = frozenset({"retro_overdue"})
-QUESTION_OPEN = frozenset({"info_requested"})
+OVERDUE = frozenset({RequestState.RETRO_OVERDUE.value})
+QUESTION_OPEN = frozenset({RequestState.INFO_REQUESTED.value})
+
+
+def sees_spoc_channel(officer: Officer) -> bool:
+    """Who may read the SPOC channel (where a platform has no channel membership of its own,
+    like the web console): the SPOC officers. Everyone else sees only their own conversation
+    (need to know)."""
+    return officer.has_role("spoc")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flows.states import FORM_STATES
+
 STATE_NAMES: dict[str, str] = {
     "submitted": "Sent, waiting for a SPOC",
     "paged": "Waiting for a SPOC to pick it up",
@@ -22,7 +24,6 @@ STATE_NAMES: dict[str, str] = {
     "retro_submitted": "Written form received",
     "closed": "Closed",
 }
-FORM_STATES = frozenset({"retro_due", "retro_overdue", "retro_submitted"})
 
 EVENTS: dict[str, tuple[str, bool]] = {
     # action: (what happened, whether the audit entry's actor did it)

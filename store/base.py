@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from flows.errors import OohbotError
+
 Document = dict[str, Any]
 
 
-class StoreError(Exception):
-    """Base class of store failures."""
+class StoreError(OohbotError):
+    """Base class of store failures (internal: the CLI reports them as bugs)."""
+
+    explained = False
 
 
 class LockTimeout(StoreError):
@@ -194,6 +198,9 @@ class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> bool: ...
+    async def persistence_warning(self) -> str | None:
+        """A warning when the backend is set up to lose recent writes on restart, else None."""
+        ...
 
     # conversation sessions -------------------------------------------------------------
     def lock(

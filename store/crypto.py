@@ -37,6 +37,8 @@ GENERATE_HINT = (
 class KeyConfigError(StoreError):
     """The encryption keys are missing or malformed; the message says how to fix it."""
 
+    explained = True
+
 
 class DecryptionError(StoreError):
     """A sealed value could not be opened: unknown key, tampering, or moved to another record."""

@@ -239,6 +239,10 @@ class SqliteStore:
         except (sqlite3.Error, StoreError):
             return False
 
+    async def persistence_warning(self) -> str | None:
+        """None: every commit is written to the file (WAL) before it returns."""
+        return None
+
     # locks ------------------------------------------------------------------------------
 
     def lock(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from adapters.http_answers import failure_body, logged_error
 from adapters.slack import blocks, inbound
 from adapters.slack.payloads import COMMAND
 from adapters.slack.sender import SlackSender, log, quiet_logger
+from flows.errors import new_error_id, sorry
 from flows.messages import Form, Message, Text
 
 VIEW_DEADLINE = 2.5
@@ -56,9 +56,9 @@ class Where:
 
 def error_reply() -> Text:
     """The short message a person sees when something failed on our side; logs the id."""
-    error_id = uuid.uuid4().hex[:12]
+    error_id = new_error_id()
     log.error("slack_handler_failed", error_id=error_id)
-    return Text(f"Sorry, something went wrong on our side. Error id {error_id}.")
+    return Text(sorry(error_id))
 
 
 class Listeners:

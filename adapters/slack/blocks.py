@@ -20,6 +20,7 @@ from typing import Any
 
 from adapters.budget import more_note
 from adapters.slack.escape import chunks, clip, mrkdwn_clipped
+from flows.ids import answer_id, ask_id, form_prefix
 from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
 
 Block = dict[str, Any]
@@ -38,7 +39,6 @@ RESERVED_PER_MESSAGE = 6
 """Blocks the Home tab keeps for each later message: a divider, header, note, status,
 buttons, and one field."""
 CONTINUE = "continue"
-FORM_PREFIX = {"spoc:decision": "decision", "retro:submit": "retro"}
 
 
 # --- text objects --------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def text_blocks(text: str, limit: int = MESSAGE_BLOCKS) -> list[Block]:
 
 def question_blocks(question: Question) -> list[Block]:
     blocks = [context(question.progress)] if question.progress else []
-    blocks.append(section(question.prompt, f"ask:{question.field}"))
+    blocks.append(section(question.prompt, ask_id(question.field)))
     if question.error:
         blocks.append(error_block(question.error, f"error:{question.field}"))
     if question.hint:
@@ -157,7 +157,7 @@ def _button_blocks(question: Question) -> list[Block]:
         {
             "type": "actions",
             "block_id": f"choices:{field}" + (f":{n}" if n else ""),
-            "elements": [button(f"answer:{field}:{c.key}", c.label, c.key) for c in batch],
+            "elements": [button(answer_id(field, c.key), c.label, c.key) for c in batch],
         }
         for n, batch in enumerate(batches)
     ]
@@ -174,7 +174,7 @@ def _checkbox_blocks(question: Question) -> list[Block]:
         }
         for n, batch in enumerate(batches)
     ]
-    elements.append(button(f"answer:{field}", "Continue", CONTINUE, "primary"))
+    elements.append(button(answer_id(field), "Continue", CONTINUE, "primary"))
     return [{"type": "actions", "block_id": f"choices:{field}", "elements": elements}]
 
 
@@ -231,11 +231,6 @@ def form_notice_blocks(form: Form) -> list[Block]:
 
 
 # --- views ---------------------------------------------------------------------------------
-
-
-def form_prefix(form_id: str) -> str:
-    """Block id prefix of a form's inputs: ``decision`` / ``retro`` / the form id's first part."""
-    return FORM_PREFIX.get(form_id, form_id.split(":")[0])
 
 
 def modal(form: Form) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.http_input import BadJson, parse_json
 from adapters.slack.escape import to_plain
+from flows.ids import ANSWER
 from flows.inbound import Inbound
 
 Body = dict[str, Any]
@@ -110,8 +111,8 @@ def from_block_action(body: Body) -> Inbound | None:
         "event_id": str(body.get("trigger_id") or action.get("action_ts") or ""),
         "in_channel": bool(channel) and not is_dm_channel(channel),
     }
-    if action_id.startswith("answer:") and action_id.count(":") == 1:
-        field = action_id.removeprefix("answer:")
+    if action_id.startswith(f"{ANSWER}:") and action_id.count(":") == 1:
+        field = action_id.removeprefix(f"{ANSWER}:")
         picked = _picked(body, field)
         return Inbound(kind="form", action=action_id, form={field: picked}, **common)
     return Inbound(kind="action", action=action_id, value=str(action.get("value") or ""), **common)

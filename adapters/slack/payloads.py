@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.http_input import BadJson, parse_json
 from adapters.slack.inbound import TYPED_SUBTYPES
+from flows.errors import InvalidInput
 
 COMMAND = "/ooh"
 JSON = "application/json"
@@ -35,7 +36,7 @@ Body = dict[str, Any]
 Id = Annotated[str, Field(min_length=1)]
 
 
-class Unreadable(ValueError):
+class Unreadable(InvalidInput):
     """A signed body oohbot cannot read; the message says why in a few words."""
 
 

@@ -17,10 +17,12 @@ from urllib.parse import urlsplit
 from botbuilder.schema import Activity, ActivityTypes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flows.errors import InvalidInput
+
 Id = Annotated[str, Field(min_length=1)]
 
 
-class Unreadable(ValueError):
+class Unreadable(InvalidInput):
     """Not an activity oohbot can read; the message says why in a few words."""
 
 

@@ -10,7 +10,6 @@ a short message with an error id and a log line without personal data.
 from __future__ import annotations
 
 import traceback
-import uuid
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import ActivityTypes
@@ -21,6 +20,7 @@ from adapters.teams.inbound import to_inbound
 from adapters.teams.references import References
 from adapters.teams.retry import Backoff
 from adapters.teams.sender import TeamsSender, post
+from flows.errors import new_error_id, sorry
 from flows.inbound import Inbound
 from flows.messages import Message, Text
 
@@ -91,16 +91,16 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         await post(turn, reference, message, self.backoff)
 
     async def _failed(self, turn: TurnContext, error: Exception) -> None:
-        error_id = uuid.uuid4().hex[:12]
+        error_id = new_error_id()
         where = [f"{f.filename}:{f.lineno}" for f in traceback.extract_tb(error.__traceback__)]
         log.error(
             "teams_turn_failed", error_id=error_id, error=type(error).__name__, where=where[-5:]
         )
         if turn.activity.type != ActivityTypes.message:
             return
-        sorry = Text(f"Sorry, something went wrong on our side. Error id {error_id}.")
+        reply = Text(sorry(error_id))
         try:
             reference = TurnContext.get_conversation_reference(turn.activity)
-            await post(turn, reference, sorry, self.backoff)
+            await post(turn, reference, reply, self.backoff)
         except Exception:
             log.error("teams_error_reply_failed", error_id=error_id)

@@ -38,6 +38,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.budget import clip, largest_fitting, more_note
 from adapters.teams.escape import escape
+from flows.ids import answer_id, ask_id, form_prefix
 from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -46,7 +47,6 @@ VERSION = "1.4"
 MAX_ACTIONS_PER_SET = 5
 PICK = "pick"
 PICK_SEPARATOR = "|"
-FORM_PREFIXES = {"spoc:decision": "decision", "retro:submit": "retro"}
 _STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MESSAGE_BYTES = 80_000
@@ -81,12 +81,6 @@ def render(message: Message) -> Element:
 def size_of(card: Element) -> int:
     """Bytes ``card`` counts against Teams' limit (its JSON in UTF-16)."""
     return len(json.dumps(card, ensure_ascii=False).encode("utf-16-le"))
-
-
-def form_prefix(form_id: str) -> str:
-    """The input id prefix of a form: ``spoc:decision`` → ``decision``, ``retro:submit`` →
-    ``retro``."""
-    return FORM_PREFIXES.get(form_id, form_id.split(":", 1)[0])
 
 
 # --- building blocks ----------------------------------------------------------------------
@@ -142,7 +136,7 @@ def _question(question: Question) -> Element:
         items.append(_error(question.error))
     if question.hint:
         items.append(_text(question.hint, isSubtle=True, size="Small"))
-    body: list[Element] = [{"type": "Container", "id": f"ask:{question.field}", "items": items}]
+    body: list[Element] = [{"type": "Container", "id": ask_id(question.field), "items": items}]
     if question.multi:
         body += _multi_choice(question)
     else:
@@ -151,19 +145,19 @@ def _question(question: Question) -> Element:
 
 
 def _answer_button(field: str, choice: Choice) -> Element:
-    data = {"action": f"answer:{field}:{choice.key}", "field": field, "option": choice.key}
+    data = {"action": answer_id(field, choice.key), "field": field, "option": choice.key}
     return _submit(choice.label, data)
 
 
 def _multi_choice(question: Question) -> list[Element]:
     choice_set: Element = {
         "type": "Input.ChoiceSet",
-        "id": f"answer:{question.field}",
+        "id": answer_id(question.field),
         "isMultiSelect": True,
         "style": "expanded",
         "choices": _choices(question.choices),
     }
-    data = {"action": f"answer:{question.field}", "field": question.field}
+    data = {"action": answer_id(question.field), "field": question.field}
     return [choice_set, *_action_sets([_submit("Continue", data, "positive")])]
 
 

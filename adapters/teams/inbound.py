@@ -15,6 +15,7 @@ from typing import Any, cast
 from botbuilder.schema import Activity
 
 from adapters.teams.references import channel_of, conversation_type, tenant_of
+from flows.ids import answer_id
 from flows.inbound import Inbound
 
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -62,8 +63,8 @@ def _submission(base: dict[str, Any], data: Mapping[str, Any]) -> Inbound:
         action_id, _, value = str(data.get("pick", "")).partition("|")
         return Inbound(**base, kind="action", action=action_id, value=value)
     field = str(data.get("field", ""))
-    if field and action == f"answer:{field}":
-        chosen = _split(data.get(f"answer:{field}", ""))
+    if field and action == answer_id(field):
+        chosen = _split(data.get(answer_id(field), ""))
         return Inbound(**base, kind="form", action=action, form={field: chosen})
     value = data.get("option", data.get("ref", data.get("value", "")))
     return Inbound(**base, kind="action", action=action, value=str(value))

@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from flows.errors import InvalidInput
+
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 FILES = ("manifest.json", "color.png", "outline.png")
 DEFAULT_WEBSITE = "https://github.com/oohbot/oohbot"
 
 
-class PackageError(ValueError):
+class PackageError(InvalidInput):
     """The package cannot be built with these values."""
 
 

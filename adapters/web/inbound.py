@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
+from flows.errors import InvalidInput
 from flows.inbound import Inbound, InboundKind
 
 Where = Literal["chat", "channel", "status", "timeline"]
@@ -25,7 +26,7 @@ MAX_ID = 64
 ID = re.compile(r"[A-Za-z0-9-]+")
 
 
-class BadEvent(ValueError):
+class BadEvent(InvalidInput):
     """The request is not a well-formed console event."""
 
 

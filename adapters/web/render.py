@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flows.ids import form_prefix as form_prefix
 from flows.messages import Action, Card, CardField, Choice, Form, FormField, Message, Question, Text
 
 JSON = dict[str, Any]
-FORM_PREFIXES = {"spoc:decision": "decision", "retro:submit": "retro"}
 
 
 def to_json(message: Message) -> JSON:
@@ -25,11 +25,6 @@ def to_json(message: Message) -> JSON:
     if isinstance(message, Card):
         return _card(message)
     return _form(message)
-
-
-def form_prefix(form_id: str) -> str:
-    """The ``data-id`` prefix of a form's inputs: ``decision:note``, ``retro:<field>``."""
-    return FORM_PREFIXES.get(form_id, form_id.split(":", 1)[0])
 
 
 def _choice(choice: Choice) -> JSON:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -42,7 +41,9 @@ from adapters.web.inbound import BadEvent, BrowserEvent, parse_event
 from adapters.web.render import JSON, to_json
 from adapters.web.sender import CHANNEL_BOX, Entry, Subscription, WebSender
 from flows.directory import Directory, Officer
+from flows.errors import new_error_id, sorry
 from flows.messages import Card, Form, Message, Text
+from flows.visibility import sees_spoc_channel
 
 log = get_logger(component="web")
 STATIC = Path(__file__).parent / "static"
@@ -133,7 +134,7 @@ class Console:
                 text=f"At most {MAX_STREAMS} live views per officer: close another tab."
             )
         self._streams[officer.id] += 1
-        subscription = self._sender.subscribe(officer.id, channel=in_channel(officer))
+        subscription = self._sender.subscribe(officer.id, channel=sees_spoc_channel(officer))
         try:
             return await self._stream(request, officer, subscription)
         finally:
@@ -201,12 +202,12 @@ class Console:
                 return [], None
             return await self._handler.process(receipt), receipt
         except NotStored:
-            sorry = "I could not save that just now. Nothing was sent; please send it again."
-            return [Text(sorry)], None
+            not_saved = "I could not save that just now. Nothing was sent; please send it again."
+            return [Text(not_saved)], None
         except Exception as error:
-            error_id = uuid.uuid4().hex[:12]
+            error_id = new_error_id()
             log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
-            return [Text(f"Sorry, something went wrong on our side. Error id {error_id}.")], None
+            return [Text(sorry(error_id))], None
 
     async def _shown(self, receipt: Receipt | None) -> None:
         """The replies are in their boxes (and the store): the engine may forget them."""
@@ -223,7 +224,7 @@ class Console:
         await response.prepare(request)
         with contextlib.suppress(ConnectionResetError):
             await self._sender.load(officer.id)
-            if in_channel(officer):
+            if sees_spoc_channel(officer):
                 await self._sender.load(CHANNEL_BOX)
             await _write(response, "snapshot", self._snapshot(officer))
             while (event := await _next(subscription, response)) is not None:
@@ -231,7 +232,7 @@ class Console:
         return response
 
     def _snapshot(self, officer: Officer) -> JSON:
-        member = in_channel(officer)
+        member = sees_spoc_channel(officer)
         return {
             "officer": officer.id,
             "inbox": [e.to_json() for e in self._sender.entries(officer.id)],
@@ -272,12 +273,6 @@ def _closed(entry: Entry) -> Card:
     return Card(
         card_id=f"sent:{entry.id}", title=entry.message.title, status="Sent. This form is closed."
     )
-
-
-def in_channel(officer: Officer) -> bool:
-    """The console's SPOC channel has the members a real SPOC channel would: SPOC officers.
-    Everyone else sees only their own chat (need to know)."""
-    return officer.has_role("spoc")
 
 
 def _officer_json(officer: Officer) -> JSON:

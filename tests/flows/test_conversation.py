@@ -529,3 +529,34 @@ def test_every_question_of_the_request_says_where_you_are() -> None:
     assert [int(p.split()[1]) for p in seen] == list(range(1, 18))
     assert next(m for m in FLOW.begin(ctx()).replies if isinstance(m, Question)).progress == ""
     assert "question 6 of 17" in texts(say(_at("subject.dob"), "status"))
+
+
+def test_the_machine_holds_the_phases_not_the_questions() -> None:
+    """One ``collecting`` state; the field key is the session's ``asking``."""
+    from flows.conversation import COLLECTING
+
+    transitions = [
+        (source, move["dest"])
+        for move in FLOW.moves
+        for source in (move["source"] if isinstance(move["source"], list) else [move["source"]])
+    ]
+    assert len(transitions) <= 40
+    assert COLLECTING in FLOW.states and not any(":" in s for s in FLOW.states)
+
+
+def test_a_session_stored_before_the_one_collecting_state_still_loads() -> None:
+    from flows.conversation import Session
+
+    old = at_review().session.model_dump(mode="json")
+    old.pop("phase"), old.pop("asking")
+    old["state"] = "collecting:subject.dob"
+    session = Session.model_validate(old)
+    assert (session.phase, session.asking, session.state) == (
+        "collecting",
+        "subject.dob",
+        "collecting:subject.dob",
+    )
+    step = FLOW.step(session, inbound("3/5/1980"), ctx())
+    assert step.session.answers["subject.dob"] and not FLOW.is_finished(step.session)
+    again = Session.model_validate(step.session.model_dump(mode="json"))
+    assert again == step.session

@@ -617,3 +617,27 @@ def test_a_refusal_names_the_state_in_plain_words() -> None:
     world.timer(jobs.RETRO_OVERDUE)
     why = text_of(world.act("req", "withdraw").replies)
     assert "retro" not in why and "_" not in why.split("request")[-1]
+
+
+def test_details_name_a_local_lawful_basis_by_its_label() -> None:
+    """The policy travels with the lifecycle context: a lawful basis configured locally shows
+    its label on the SPOC's details card, not its raw key."""
+    from dataclasses import replace
+
+    from flows.effects import Send
+    from flows.messages import ToOfficer
+    from flows.policy import Choice, Policy
+
+    local = Policy(lawful_bases=(Choice(key="local_act_s9", label="Local Safeguarding Act s9"),))
+    world = submitted()
+    world.request = world.request.model_copy(
+        update={"answers": {**world.request.answers, "lawful_basis": ["local_act_s9"]}}
+    )
+    ctx = replace(world.ctx, policy=local)
+    step = world.flow.act(world.request, world.officer("spoc2"), "spoc:details", ctx)
+    (card,) = [
+        e.message for e in step.effects if isinstance(e, Send) and e.to == ToOfficer("spoc2")
+    ]
+    shown = repr(card)
+    assert "Local Safeguarding Act s9" in shown
+    assert "local_act_s9" not in shown
