@@ -8,14 +8,12 @@ service (``log_warning``), a plain line on stderr for one-shot commands.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import stat
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from redis.exceptions import RedisError
 from yarl import URL
 
 from bot.config import Settings
@@ -31,7 +29,7 @@ from bot.logs import get_logger
 from flows.directory import Directory, find_problems, serving_problems
 from store.base import Store
 from store.crypto import Cipher, KeyConfigError, load_cipher
-from store.factory import open_store
+from store.factory import open_store, unavailable_errors
 
 log = get_logger("startup")
 Warn = Callable[[str, str], None]
@@ -115,7 +113,7 @@ async def opened_store(
     store = open_store(settings.store.url, cipher or load_keys(settings, env, warn))
     try:
         await store.open()
-    except (RedisError, OSError, sqlite3.Error) as error:
+    except unavailable_errors(settings.store.url) as error:
         with contextlib.suppress(Exception):
             await store.close()
         raise StoreUnavailable(_unreachable(settings.store.url, error)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from store.base import Store, StoreError
@@ -23,3 +24,13 @@ def open_store(url: str, cipher: Cipher) -> Store:
         return RedisStore(url, cipher)
     scheme = url.split(":", 1)[0]
     raise StoreError(f"unsupported store URL scheme {scheme!r}: use sqlite:///path or redis://")
+
+
+def unavailable_errors(url: str) -> tuple[type[BaseException], ...]:
+    """What the backend for ``url`` raises when it cannot be reached (for one-line start-up
+    errors), importing a backend's client library only when that backend is configured."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from redis.exceptions import RedisError
+
+        return (RedisError, OSError)
+    return (sqlite3.Error, OSError)
