@@ -16,13 +16,14 @@ from botbuilder.schema import ActivityTypes
 from structlog import get_logger
 
 from adapters.base import Address, Handler, NotStored, Unreachable
+from adapters.teams.cards import to_activity
 from adapters.teams.inbound import to_inbound
 from adapters.teams.references import References
-from adapters.teams.retry import Backoff
-from adapters.teams.sender import TeamsSender, post
+from adapters.teams.retry import Backoff, with_retries
+from adapters.teams.sender import TeamsSender, connector_of, post
 from flows.errors import new_error_id, sorry
 from flows.inbound import Inbound
-from flows.messages import Message, Text
+from flows.messages import Form, Message, Text
 
 log = get_logger(component="teams")
 
@@ -78,6 +79,9 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         await self._references.remember(turn_context.activity)
 
     async def _reply(self, turn: TurnContext, inbound: Inbound, message: Message) -> None:
+        in_chat = inbound.kind == "form" and not inbound.in_channel
+        if in_chat and isinstance(message, Form) and await self._in_place(turn, message):
+            return
         if inbound.in_channel:
             clicker = Address(
                 platform="teams", kind="user", id=inbound.user_id, tenant=inbound.tenant
@@ -89,6 +93,28 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
                 log.warning("teams_private_reply_unreachable", activity=inbound.event_id)
         reference = TurnContext.get_conversation_reference(turn.activity)
         await post(turn, reference, message, self.backoff)
+
+    async def _in_place(self, turn: TurnContext, form: Form) -> bool:
+        """A form sent back (with its errors) replaces the card it was submitted from, as the
+        console and Slack do, instead of arriving as a second copy. False if it cannot."""
+        card_id = turn.activity.reply_to_id
+        if not card_id:
+            return False
+        reference = TurnContext.get_conversation_reference(turn.activity)
+        activity = TurnContext.apply_conversation_reference(to_activity(form), reference)
+        activity.id, activity.reply_to_id = card_id, None
+        conversation = str(reference.conversation.id)
+        operations = connector_of(turn).conversations
+        try:
+            await with_retries(
+                lambda: operations.update_activity(conversation, card_id, activity),
+                self.backoff,
+                "update",
+            )
+        except Exception as error:  # an old card Teams will not update: send a new one
+            log.warning("teams_form_update_failed", error=type(error).__name__)
+            return False
+        return True
 
     async def _failed(self, turn: TurnContext, error: Exception) -> None:
         error_id = new_error_id()

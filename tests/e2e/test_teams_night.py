@@ -356,3 +356,22 @@ async def test_throttled_connector_is_retried(night: TeamsNight) -> None:
     replies = await night.say("amara.okafor", "hello")
     assert night.recorder.refused == [("reply", 429)]
     assert replies and question_field(replies[-1]) is not None
+
+
+async def test_a_form_sent_with_a_missing_answer_is_shown_again_in_place(
+    night: TeamsNight,
+) -> None:
+    """The decision form comes back with its error on the same card, not as a second card."""
+    ref = await submitted(night)
+    card = spoc_card(night, ref)
+    private = await night.click_in_channel("di.marsh", action(card, "spoc:approve"))
+    [form] = [c for c in private if c.conversation == night.chat("di.marsh")]
+    empty = {**action(form, "spoc:decision"), "decision:note": ""}
+    body = night._activity("di.marsh", night.chat("di.marsh"), "personal", value=empty)
+    body["replyToId"] = form.activity_id
+    after = await night.post(body)
+    [update] = [c for c in after if c.kind == "update"]
+    assert update.activity_id == form.activity_id
+    assert any(e.get("id") == "decision:note" for e in elements(update.card))
+    assert not [c for c in after if c.kind in ("send", "reply") and elements(c.card)]
+    assert (await state(night, ref)).outcome is None
