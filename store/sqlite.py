@@ -426,19 +426,8 @@ class SqliteStore:
 
     @staticmethod
     def _retry(conn: sqlite3.Connection, job: Job, due_at: float, max_attempts: int) -> bool:
-        if job.attempts < max_attempts:
-            sql = f"UPDATE {k.T_JOBS} SET due_at=?, lease='' WHERE id=? AND lease=?"
-            conn.execute(sql, (due_at, job.id, job.lease))
-            return True
-        moved = conn.execute(
-            f"INSERT OR REPLACE INTO {k.T_DEAD_JOBS} ({JOB_COLUMNS}) "
-            f"SELECT {JOB_COLUMNS} FROM {k.T_JOBS} WHERE id=? AND lease=?",
-            (job.id, job.lease),
-        )
-        if not moved.rowcount:
-            return True  # cancelled or re-scheduled since the claim: not ours to bury
-        conn.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job.id,))
-        return False
+        queue = _Queue(k.T_JOBS, k.T_DEAD_JOBS, JOB_COLUMNS)
+        return _release_or_bury(conn, queue, job.id, job.lease, job.attempts, due_at, max_attempts)
 
     async def dead_letters(self) -> list[Job]:
         """Jobs that failed ``max_attempts`` times."""
@@ -791,16 +780,43 @@ def _enqueue(conn: sqlite3.Connection, entries: list[tuple[Outgoing, str]]) -> l
 def _retry_outbox(
     conn: sqlite3.Connection, entry: Outgoing, due_at: float, max_attempts: int
 ) -> bool:
-    if entry.attempts < max_attempts:
-        sql = f"UPDATE {k.T_OUTBOX} SET due_at=?, lease='' WHERE id=? AND lease=?"
-        conn.execute(sql, (due_at, entry.id, entry.lease))
+    queue = _Queue(k.T_OUTBOX, k.T_DEAD_OUTBOX, OUTBOX_COLUMNS)
+    return _release_or_bury(
+        conn, queue, entry.id, entry.lease, entry.attempts, due_at, max_attempts
+    )
+
+
+@dataclass(frozen=True)
+class _Queue:
+    """A leased queue's table, its dead-letter table and their columns."""
+
+    table: str
+    dead: str
+    columns: str
+
+
+def _release_or_bury(
+    conn: sqlite3.Connection,
+    queue: _Queue,
+    item_id: str,
+    lease: str,
+    attempts: int,
+    due_at: float,
+    max_attempts: int,
+) -> bool:
+    """Release a failed claim to run at ``due_at``, or move it to the dead letters once it
+    has had ``max_attempts``; True unless buried. An item whose lease changed (cancelled or
+    re-scheduled since the claim) is not ours to bury."""
+    if attempts < max_attempts:
+        sql = f"UPDATE {queue.table} SET due_at=?, lease='' WHERE id=? AND lease=?"
+        conn.execute(sql, (due_at, item_id, lease))
         return True
     moved = conn.execute(
-        f"INSERT OR REPLACE INTO {k.T_DEAD_OUTBOX} ({OUTBOX_COLUMNS}) "
-        f"SELECT {OUTBOX_COLUMNS} FROM {k.T_OUTBOX} WHERE id=? AND lease=?",
-        (entry.id, entry.lease),
+        f"INSERT OR REPLACE INTO {queue.dead} ({queue.columns}) "
+        f"SELECT {queue.columns} FROM {queue.table} WHERE id=? AND lease=?",
+        (item_id, lease),
     )
     if not moved.rowcount:
         return True
-    conn.execute(f"DELETE FROM {k.T_OUTBOX} WHERE id=?", (entry.id,))
+    conn.execute(f"DELETE FROM {queue.table} WHERE id=?", (item_id,))
     return False
