@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from adapters.base import NotStored, Receipt, Sender
 from bot.clock import Clock
@@ -31,7 +32,8 @@ from bot.unit import Conversation, Leases, Unit, is_reply
 from flows import jobs, visibility
 from flows.calendar import BusinessCalendar
 from flows.commands import BUSY
-from flows.conversation import ConversationFlow
+from flows.context import LifecycleContext
+from flows.conversation import ConversationContext, ConversationFlow
 from flows.digest import next_digest_at
 from flows.directory import Directory
 from flows.home import home_view
@@ -72,6 +74,25 @@ class Services:
                 request = Request.model_validate(versioned.data)
                 found[request.ref] = request
         return [found[ref] for ref in sorted(found)]
+
+    def lifecycle_context(self, now: datetime) -> LifecycleContext:
+        """What a lifecycle call may know besides the request."""
+        timers, policy = self.settings.timers, self.settings.policy
+        return LifecycleContext(now, self.directory, timers, self.calendar, policy=policy)
+
+    def conversation_context(
+        self, now: datetime, platform: Platform, user_id: str, tenant: str
+    ) -> ConversationContext:
+        """What a conversation step may know besides the session: who is talking, and when."""
+        return ConversationContext(
+            now=now,
+            directory=self.directory,
+            policy=self.settings.policy,
+            in_office_hours=self.calendar.in_office_hours(now),
+            platform=platform,
+            user_id=user_id,
+            tenant=tenant,
+        )
 
 
 class Engine:

@@ -43,13 +43,7 @@ class JobTable:
         unit.after_commit.append(self.s.metrics.jobs.labels(kind=job.kind, result="ok").inc)
 
     def _lifecycle(self, unit: Unit) -> LifecycleContext:
-        return LifecycleContext(
-            now=unit.now,
-            directory=self.s.directory,
-            timers=self.s.settings.timers,
-            calendar=self.s.calendar,
-            policy=self.s.settings.policy,
-        )
+        return self.s.lifecycle_context(unit.now)
 
     async def _request(self, unit: Unit, job: Job) -> None:
         ref = str(job.payload.get("ref", ""))
@@ -95,12 +89,5 @@ class JobTable:
 
     def _context(self, unit: Unit) -> ConversationContext:
         assert unit.conversation is not None
-        return ConversationContext(
-            now=unit.now,
-            directory=self.s.directory,
-            policy=self.s.settings.policy,
-            in_office_hours=self.s.calendar.in_office_hours(unit.now),
-            platform=unit.conversation.platform,
-            user_id=unit.conversation.user,
-            tenant=unit.conversation.tenant,
-        )
+        who = unit.conversation
+        return self.s.conversation_context(unit.now, who.platform, who.user, who.tenant)

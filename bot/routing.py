@@ -151,15 +151,7 @@ class Router:
             await self._create(unit, step.submission)
 
     def _conversation_context(self, now: datetime, inbound: Inbound) -> ConversationContext:
-        return ConversationContext(
-            now=now,
-            directory=self.s.directory,
-            policy=self.s.settings.policy,
-            in_office_hours=self.s.calendar.in_office_hours(now),
-            platform=inbound.platform,
-            user_id=inbound.user_id,
-            tenant=inbound.tenant,
-        )
+        return self.s.conversation_context(now, inbound.platform, inbound.user_id, inbound.tenant)
 
     async def _create(self, unit: Unit, submission: Submission) -> None:
         """Give the reference, run the lifecycle's submit; the request is created in the same
@@ -187,13 +179,7 @@ class Router:
     # --- request actions ---------------------------------------------------------------------
 
     def _lifecycle(self, unit: Unit) -> LifecycleContext:
-        return LifecycleContext(
-            now=unit.now,
-            directory=self.s.directory,
-            timers=self.s.settings.timers,
-            calendar=self.s.calendar,
-            policy=self.s.settings.policy,
-        )
+        return self.s.lifecycle_context(unit.now)
 
     async def _spoc_act(self, unit: Unit, inbound: Inbound, actor: Actor) -> None:
         action = inbound.action
