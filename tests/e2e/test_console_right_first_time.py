@@ -151,6 +151,8 @@ async def test_the_requester_gets_it_right_first_time(
     await page.screenshot(path=artifact(named(viewport, "requester-error")))
     await assert_accessible(page, "a question with an error")
     await say(page, "07700 900123")
+    _, field = await next_question(page)  # the review's question, before it is answered wrongly
+    assert field == "review"
 
     # One summary, updated in place; a wrong reply re-asks the short question only.
     review = page.locator(REVIEW)
