@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -130,6 +130,15 @@ def broken(draw: st.DrawFn, make: Callable[[int], Doc], fields: Fields) -> tuple
     return "wrong-type", with_value(doc, path, draw(wrong(fields[path])))
 
 
+class Request(Protocol):
+    """What ``Server.send`` sends."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class Raw:
     """One HTTP request, as sent, and the status its defect must get."""
@@ -151,7 +160,7 @@ class Server:
     db: Path
     log: Path
 
-    def send(self, request: Raw) -> tuple[int, bytes]:
+    def send(self, request: Request) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
         try:
             connection.putrequest(request.method, request.path, skip_host=True)

@@ -10,14 +10,8 @@ or an event or clock change with a field the console must refuse.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +23,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from store.crypto import generate_key
-from tests.bot.test_serve import _free_port, _get
+from tests.e2e.fuzzing import Server, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICERS = [
@@ -66,50 +59,25 @@ class Raw:
 
 
 @dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    db: Path
+class Console:
+    """``oohbot serve`` with the console on, and the statuses of what was sent to it."""
+
+    server: Server
     sent: list[int] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def send(self, request: Raw) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.putrequest(request.method, request.path, skip_host=True)
-            headers = {"Host": f"127.0.0.1:{self.port}", **request.headers}
-            for name, value in headers.items():
-                connection.putheader(name, value)
-            connection.putheader("Content-Length", str(len(request.body)))
-            connection.endheaders()
-            # The server may refuse early (413) and close: its answer is still there to read.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                connection.send(request.body)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
-
-    def rss_kb(self) -> int:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(
-            next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
-        )
+        return f"http://127.0.0.1:{self.server.port}"
 
     def state(self) -> dict[str, Any]:
         """Everything a request could change: every table of the store, every inbox."""
-        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
-            tables = [
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            ]
-            store = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"'))) for t in tables}
-        return {"store": store, "inboxes": {o: self.snapshot(o) for o in OFFICERS}}
+        return {
+            "store": self.server.store(),
+            "inboxes": {o: self.snapshot(o) for o in OFFICERS},
+        }
 
     def snapshot(self, officer: str) -> Any:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
         try:
             connection.request("GET", f"/web/api/events?officer={quote(officer)}")
             response = connection.getresponse()
@@ -124,37 +92,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("fuzz")
-    port, db = _free_port(), tmp / "data" / "oohbot.db"
-    config = tmp / "app.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "service": {"listen": {"port": port}, "data_dir": str(db.parent)},
-                "store": {"url": f"sqlite:///{db}"},
-                "directory": str(ROOT / "directory.example.yaml"),
-            }
-        )
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--no-worker", "--config", str(config)],
-        env={**os.environ, "OOHBOT_ENCRYPTION_KEYS": generate_key()},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield Server(process, port, db)
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    with serving(tmp_path_factory.mktemp("fuzz"), {"web": {"enabled": True}}) as running:
+        yield Console(running)
 
 
 # --- strategies: every request is bad in at least one way --------------------------------
@@ -258,17 +198,17 @@ def _not_json(raw: bytes) -> bool:
     return False
 
 
-def test_bad_requests_get_short_4xx_and_change_nothing(server: Server) -> None:
+def test_bad_requests_get_short_4xx_and_change_nothing(console: Console) -> None:
     answers: dict[int, int] = {}
 
     def fuzz(request: Raw) -> None:
-        status, body = server.send(request)
-        server.sent.append(status)
+        status, body = console.server.send(request)
+        console.sent.append(status)
         answers[status] = answers.get(status, 0) + 1
         assert status in ALLOWED, (status, request, body[:300])
         assert len(body) < 300 and b"Traceback" not in body, (request, body[:300])
 
-    requests = st.one_of(bad_gets(), bad_posts(server.origin))
+    requests = st.one_of(bad_gets(), bad_posts(console.origin))
     run = settings(
         deadline=None,
         database=None,
@@ -276,10 +216,14 @@ def test_bad_requests_get_short_4xx_and_change_nothing(server: Server) -> None:
         suppress_health_check=list(HealthCheck),
     )
     settings(run, max_examples=WARM_UP)(given(requests)(fuzz))()
-    before, rss_before = server.state(), server.rss_kb()
-    server.sent.clear()
+    before, rss_before = console.state(), console.server.rss_kb()
+    console.sent.clear()
     settings(run, max_examples=BAD_REQUESTS)(given(requests)(fuzz))()
-    assert len(server.sent) >= BAD_REQUESTS
-    assert server.state() == before, "a bad request changed the store or an inbox"
-    assert server.rss_kb() <= 1.1 * rss_before, (rss_before, server.rss_kb(), answers)
-    assert server.process.poll() is None
+    assert len(console.sent) >= BAD_REQUESTS
+    assert console.state() == before, "a bad request changed the store or an inbox"
+    assert console.server.rss_kb() <= 1.1 * rss_before, (
+        rss_before,
+        console.server.rss_kb(),
+        answers,
+    )
+    assert console.server.process.poll() is None
