@@ -288,8 +288,9 @@ async def test_an_answer_during_a_new_draft_needs_the_answer_prefix(night: Night
     assert "none seen tonight" in texts(night.sender.inbox("di.marsh"))
 
 
-async def test_a_platform_failure_loses_no_timer_and_no_audit_entry(night: Night) -> None:
-    """A platform outage for one person delays their message; reminders and audit survive."""
+async def _approved_while_requester_unreachable(night: Night) -> tuple[str, Any]:
+    """A request approved while Amara's platform refuses every message; returns the reference
+    and the platform's real ``send`` (to put back)."""
     ref = await _submitted(night)
     real_send = night.sender.send
 
@@ -301,6 +302,12 @@ async def test_a_platform_failure_loses_no_timer_and_no_audit_entry(night: Night
     night.sender.send = failing_send  # type: ignore[method-assign]
     form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
     await night.submit("di.marsh", form, {"note": "Disclosed"})
+    return ref, real_send
+
+
+async def test_a_platform_failure_loses_no_timer_and_no_audit_entry(night: Night) -> None:
+    """A platform outage for one person delays their message; reminders and audit survive."""
+    ref, real_send = await _approved_while_requester_unreachable(night)
     request = await _state(night, ref)
     assert request.outcome == "approved" and request.retro_due_at is not None
     kinds = {job.kind for job in await night.engine.store.pending_jobs()}
@@ -317,17 +324,7 @@ async def test_a_platform_failure_loses_no_timer_and_no_audit_entry(night: Night
 
 async def test_a_message_that_never_goes_through_is_handed_to_a_person(night: Night) -> None:
     """After the configured attempts the SPOC channel is told to phone instead."""
-    ref = await _submitted(night)
-    real_send = night.sender.send
-
-    async def failing_send(address: Any, message: Message) -> Any:
-        if address.id == "amara.okafor":
-            raise ConnectionError("platform down")
-        return await real_send(address, message)
-
-    night.sender.send = failing_send  # type: ignore[method-assign]
-    form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
-    await night.submit("di.marsh", form, {"note": "Disclosed"})
+    ref, _ = await _approved_while_requester_unreachable(night)
     for _ in range(8):
         await night.advance(timedelta(minutes=10))
     assert "could not deliver a message about " + ref in texts(night.sender.channel())
