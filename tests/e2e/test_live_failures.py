@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,25 @@ async def settle(live: Live, timeout: float = 30.0) -> None:
         await store.close()
 
 
+async def night_beside(
+    live: Live, trouble: Coroutine[Any, Any, None]
+) -> tuple[Slack, list[Requester], dict[str, int]]:
+    """One ``oohbot serve`` and a night of requests while ``trouble`` runs beside them; then
+    everything the failures must not have broken is checked."""
+    try:
+        live.start("serve")
+        await live.healthy("serve")
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(live, session, ["serve"])
+            running = asyncio.create_task(trouble)
+            people = await night_of_requests(live, slack)
+            await running
+            await settle(live)
+        return slack, people, await check_the_night(live, people)
+    finally:
+        live.stop_all()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_random_kills_during_a_busy_night_lose_nothing(
     kind: str, tmp_path: Path, recorder: SlackRecorder, request: pytest.FixtureRequest
@@ -178,18 +197,7 @@ async def test_random_kills_during_a_busy_night_lose_nothing(
             live.start("serve")
             await live.healthy("serve")
 
-    try:
-        live.start("serve")
-        await live.healthy("serve")
-        async with aiohttp.ClientSession() as session:
-            slack = Slack(live, session, ["serve"])
-            killing = asyncio.create_task(killer())
-            people = await night_of_requests(live, slack)
-            await killing
-            await settle(live)
-        counts = await check_the_night(live, people)
-    finally:
-        live.stop_all()
+    _, people, counts = await night_beside(live, killer())
     repeats = sum(p.repeats for p in people)
     print(f"\n{kind}: {kills} kills, {counts}, questions repeated {repeats}")
     assert kills >= KILLS
@@ -214,18 +222,7 @@ async def test_redis_outage_acknowledges_nothing_it_drops(
             await asyncio.sleep(pause)
             aof_redis.start()
 
-    try:
-        live.start("serve")
-        await live.healthy("serve")
-        async with aiohttp.ClientSession() as session:
-            slack = Slack(live, session, ["serve"])
-            outage = asyncio.create_task(outages())
-            people = await night_of_requests(live, slack)
-            await outage
-            await settle(live)
-        counts = await check_the_night(live, people)
-    finally:
-        live.stop_all()
+    slack, _, counts = await night_beside(live, outages())
     print(f"\nredis outages: {slack.rejected} deliveries refused during outages, {counts}")
     assert slack.rejected > 0, "the outages fell where no event was sent"
     assert counts["duplicates"] == 0
