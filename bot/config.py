@@ -28,7 +28,7 @@ from adapters.teams.settings import TeamsSettings
 from adapters.web.settings import WebSettings
 from bot.errors import ConfigError
 from bot.yamlfile import YamlFileError, describe, read_mapping
-from flows.policy import Policy, Timers
+from flows.policy import LifetimeSettings, Policy, Timers
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -127,6 +127,7 @@ class Settings(_Section):
     directory: Path = Path("directory.example.yaml")
     timers: Timers = Timers()
     policy: Policy = Policy()
+    lifetimes: LifetimeSettings = LifetimeSettings()
     slack: SlackSettings = SlackSettings()
     teams: TeamsSettings = TeamsSettings()
     web: WebSettings = WebSettings()

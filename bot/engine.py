@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.dispatcher import Dispatcher
-from bot.job_table import JobTable
+from bot.job_table import JobTable, housekeeping_job
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.routing import Router
@@ -234,6 +234,7 @@ class Engine:
         due = next_digest_at(self.clock.now(), zone, at)
         job_id = jobs.job_id(jobs.IG_DIGEST, "daily")
         await self.store.schedule(Job(job_id, jobs.IG_DIGEST, due.timestamp()))
+        await self.store.schedule(housekeeping_job(self.clock.now(), self.settings))
 
     # --- the unit of work ------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ the draft finished) commits nothing but its own completion.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.config import Settings
 from bot.unit import Unit
 from flows import idle, jobs, visibility
 from flows.context import LifecycleContext
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 Handler = Callable[[Unit, Job], Awaitable[None]]
 
 
+def housekeeping_job(now: datetime, settings: Settings) -> Job:
+    """The next daily housekeeping run, at ``lifetimes.sweep_at`` local time."""
+    due = next_digest_at(now, settings.service.zone, settings.lifetimes.sweep_at)
+    return Job(jobs.job_id(jobs.HOUSEKEEPING, "daily"), jobs.HOUSEKEEPING, due.timestamp())
+
+
 class JobTable:
     """Runs one claimed job into a unit of work."""
 
@@ -32,6 +40,7 @@ class JobTable:
             **dict.fromkeys(jobs.CONVERSATION_KINDS, self._idle),
             **dict.fromkeys(jobs.REQUEST_KINDS, self._request),
             jobs.IG_DIGEST: self._digest,
+            jobs.HOUSEKEEPING: self._housekeeping,
         }
 
     async def run(self, unit: Unit, job: Job) -> None:
@@ -62,6 +71,14 @@ class JobTable:
         zone, at = self.s.settings.service.zone, self.s.settings.timers.ig_digest_at
         due = next_digest_at(unit.now, zone, at).timestamp()
         unit.work.schedule.append(Job(jobs.job_id(jobs.IG_DIGEST, "daily"), jobs.IG_DIGEST, due))
+
+    async def _housekeeping(self, unit: Unit, job: Job) -> None:
+        """Sweep what is past its lifetime (its own transaction: deleting twice is harmless),
+        record how much went, and come back tomorrow."""
+        removed = await self.s.store.sweep(unit.now.timestamp())
+        if removed:
+            unit.audit("housekeeping.swept", "", {"removed": removed})
+        unit.work.schedule.append(housekeeping_job(unit.now, self.s.settings))
 
     async def _idle(self, unit: Unit, job: Job) -> None:
         key = str(job.payload["session"])

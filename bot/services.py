@@ -27,9 +27,11 @@ from bot.errors import (
 )
 from bot.logs import get_logger
 from flows.directory import Directory, find_problems, serving_problems
+from flows.policy import LifetimeSettings
 from store.base import Store
 from store.crypto import Cipher, KeyConfigError, load_cipher
 from store.factory import open_store, unavailable_errors
+from store.lifetimes import Lifetimes
 
 log = get_logger("startup")
 Warn = Callable[[str, str], None]
@@ -110,7 +112,8 @@ async def opened_store(
     warn: Warn = log_warning,
 ) -> AsyncIterator[Store]:
     """An opened store with encryption keys loaded; closed on exit."""
-    store = open_store(settings.store.url, cipher or load_keys(settings, env, warn))
+    lifetimes = store_lifetimes(settings.lifetimes)
+    store = open_store(settings.store.url, cipher or load_keys(settings, env, warn), lifetimes)
     try:
         await store.open()
     except unavailable_errors(settings.store.url) as error:
@@ -122,6 +125,17 @@ async def opened_store(
         yield store
     finally:
         await store.close()
+
+
+def store_lifetimes(settings: LifetimeSettings) -> Lifetimes:
+    """The store's lifetimes from ``lifetimes:`` in app.yaml."""
+    return Lifetimes(
+        session_idle=settings.session_idle,
+        message_handles=settings.message_handles,
+        addresses=settings.addresses,
+        console=settings.console,
+        dead_letters=settings.dead_letters,
+    )
 
 
 def _unreachable(url: str, error: BaseException) -> str:

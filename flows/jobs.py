@@ -20,6 +20,8 @@ OVERDUE_NUDGE = "overdue_nudge"
 """A repeated nudge while the retrospective form is overdue."""
 IG_DIGEST = "ig_digest"
 """The daily information-governance digest."""
+HOUSEKEEPING = "housekeeping"
+"""The daily sweep of stored working data past its lifetime (``store.lifetimes``)."""
 IDLE = "idle"
 """A draft's one idle timer: it warns, expires, or waits longer if the person replied."""
 IDLE_WARNING = "idle_warning"
@@ -33,7 +35,7 @@ REQUEST_KINDS = frozenset(
     {SPOC_ACK, RESPONSE_WARNING, RESPONSE_BREACH, RETRO_REMINDER, RETRO_OVERDUE, OVERDUE_NUDGE}
 )
 CONVERSATION_KINDS = frozenset({IDLE, IDLE_WARNING, IDLE_EXPIRE})
-ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, INBOUND}
+ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, HOUSEKEEPING, INBOUND}
 
 
 def job_id(kind: str, ref: str, n: int = 0) -> str:

@@ -41,6 +41,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LifetimeSettings(_Section):
+    """How long stored working data lives (``lifetimes:``; see ``store.lifetimes``)."""
+
+    session_idle: WallSetting = timedelta(days=30)
+    message_handles: WallSetting = timedelta(days=90)
+    addresses: WallSetting = timedelta(days=400)
+    console: WallSetting = timedelta(days=7)
+    dead_letters: WallSetting = timedelta(days=30)
+    sweep_at: time = time(3, 30)
+
+
 class Timers(_Section):
     conversation_idle: WallSetting = timedelta(minutes=30)
     conversation_idle_warning: WallSetting = timedelta(minutes=5)

@@ -308,6 +308,12 @@ class Store(Protocol):
         """A console box's entries, oldest first, decrypted."""
         ...
 
+    # lifetimes (``store.lifetimes``) -------------------------------------------------------
+    async def sweep(self, now: float) -> dict[str, int]:
+        """Delete what is past its lifetime and not expired by the backend itself; how many,
+        per table or key kind."""
+        ...
+
     # keys -------------------------------------------------------------------------------
     async def reencrypt(self) -> int:
         """Re-encrypt every sealed value with the newest key; returns how many were rewritten."""

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from store.base import Store, StoreError
 from store.crypto import Cipher
+from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
 
 
-def open_store(url: str, cipher: Cipher) -> Store:
+def open_store(url: str, cipher: Cipher, lifetimes: Lifetimes = DEFAULT_LIFETIMES) -> Store:
     """A store for ``sqlite:///relative/or/absolute.db`` or ``redis://…`` / ``rediss://…``.
 
     The store is not yet opened: call ``await store.open()`` (and ``close()``) around use.
@@ -17,11 +18,11 @@ def open_store(url: str, cipher: Cipher) -> Store:
     if url.startswith("sqlite:///"):
         from store.sqlite import SqliteStore
 
-        return SqliteStore(Path(url.removeprefix("sqlite:///")), cipher)
+        return SqliteStore(Path(url.removeprefix("sqlite:///")), cipher, lifetimes)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from store.redis import RedisStore
 
-        return RedisStore(url, cipher)
+        return RedisStore(url, cipher, lifetimes)
     scheme = url.split(":", 1)[0]
     raise StoreError(f"unsupported store URL scheme {scheme!r}: use sqlite:///path or redis://")
 

@@ -28,7 +28,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -70,11 +70,13 @@ from store.crypto import (
     seal_request,
     seal_session,
 )
+from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
 
 LOCK_POLL_SECONDS = 0.02
 MAX_CONNECTIONS = 50
 POOL_WAIT_SECONDS = 10.0
-LAYOUT_VERSION = 3  # 2: sessions are hashes (version, token); 3: request and audit indexes
+LAYOUT_VERSION = 4  # 2: sessions are hashes (version, token); 3: request and audit indexes;
+# 4: every key kind with a lifetime carries a TTL
 INDEX_PREFIXES = (k.REQUESTS_BY_STATE, k.REQUESTS_BY_REQUESTER)
 
 RELEASE_LOCK = """
@@ -147,6 +149,8 @@ for _, id in ipairs(old) do
   redis.call('HDEL', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
 end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1
 """
 
@@ -268,6 +272,7 @@ if done then
 end
 for _, d in ipairs(plan.docs) do
   redis.call('HSET', d.key, d.field, d.value, 'version', d.version)
+  if d.ttl then redis.call('PEXPIRE', d.key, d.ttl) end
   if d.ref then
     redis.call('SADD', KEYS[2], d.ref)
     index_request(KEYS[3], d.ref, d.state, d.requester, plan.by_state, plan.by_requester)
@@ -415,6 +420,16 @@ def _s(value: Text) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _dead_due(text: str) -> float:
+    """When a dead letter (a job or outbox entry, stored as JSON) was due."""
+    row = json.loads(text)
+    return float(row[2] if isinstance(row, list) else row["due_at"])
+
+
+def _ms(lifetime: timedelta) -> int:
+    return max(1, int(lifetime.total_seconds() * 1000))
+
+
 def _num(value: float) -> str:
     """A float as Redis gets it: ``repr`` round-trips exactly (Lua's ``tostring`` would not)."""
     return repr(float(value))
@@ -438,9 +453,10 @@ def _reseal_job_payload(cipher: Cipher, job_id: str, text: str) -> str | None:
 class RedisStore:
     """``Store`` on Redis; see the module docstring for the atomicity model."""
 
-    def __init__(self, url: str, cipher: Cipher) -> None:
+    def __init__(self, url: str, cipher: Cipher, lifetimes: Lifetimes = DEFAULT_LIFETIMES) -> None:
         self._url = url
         self._cipher = cipher
+        self._lifetimes = lifetimes
         # The newest audit entry this process knows of: commits link to it without reading
         # first; a stale head costs one more round trip (the script returns the real one).
         self._head: AuditEntry | None = None
@@ -503,6 +519,7 @@ class RedisStore:
         if layout is None or int(layout) < LAYOUT_VERSION:
             await self._index_requests()
             await self._index_audit()
+            await self._expire_older_keys()
             await self._redis.set(k.LAYOUT, LAYOUT_VERSION)
 
     async def _migrate_sessions(self) -> None:
@@ -540,6 +557,35 @@ class RedisStore:
                 pipe.delete(k.audit_ref_key(ref))
                 pipe.rpush(k.audit_ref_key(ref), *lines)
             await pipe.execute()
+
+    async def _expire_older_keys(self) -> None:
+        """Stores older than lifetimes: keys of a kind with a lifetime start it now."""
+        life = self._lifetimes
+        ttls = {
+            "session:*": life.session_idle,
+            "address:*": life.addresses,
+            "handles:*": life.message_handles,
+            "console:box:*": life.console,
+            "console:order:*": life.console,
+        }
+        for pattern, lifetime in ttls.items():
+            async for name in self._redis.scan_iter(match=k.PREFIX + pattern, count=500):
+                if await self._redis.pttl(name) == -1:
+                    await self._redis.pexpire(name, _ms(lifetime))
+
+    # lifetimes --------------------------------------------------------------------------
+
+    async def sweep(self, now: float) -> dict[str, int]:
+        """Delete dead letters past their lifetime (every other kind with a lifetime carries
+        a TTL, so Redis expires it); how many, per kind."""
+        before = now - self._lifetimes.dead_letters.total_seconds()
+        counts = {}
+        for name in (k.JOBS_DEAD, k.OUTBOX_DEAD):
+            rows = await self._redis.hgetall(name)
+            old = [_s(i) for i, row in rows.items() if _dead_due(_s(row)) <= before]
+            if old:
+                counts[name.removeprefix(k.PREFIX)] = int(await self._redis.hdel(name, *old))
+        return counts
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -634,6 +680,7 @@ class RedisStore:
                 "expect": s.expected_version,
                 "field": "token",
                 "value": seal_session(c, s.key, s.data),
+                "ttl": _ms(self._lifetimes.session_idle),
             }
             for s in work.sessions
         ]
@@ -834,6 +881,7 @@ class RedisStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(name, "token", seal_session(self._cipher, key, data))
             pipe.hincrby(name, "version", 1)
+            pipe.pexpire(name, _ms(self._lifetimes.session_idle))
             await pipe.execute()
 
     async def delete_session(self, key: str) -> None:
@@ -910,7 +958,12 @@ class RedisStore:
 
     async def next_reference_number(self, prefix: str, year: int) -> int:
         """INCR on a per-prefix, per-year counter."""
-        return int(await self._redis.incr(k.reference_key(prefix, year)))
+        name = k.reference_key(prefix, year)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expireat(name, datetime(year + 2, 1, 1, tzinfo=UTC))
+            number, _ = await pipe.execute()
+        return int(number)
 
     # jobs -------------------------------------------------------------------------------
 
@@ -1012,7 +1065,8 @@ class RedisStore:
         """Upsert in one script (an update keeps its place), trimming to the newest ``keep``."""
         token = seal_console(self._cipher, box, entry_id, entry)
         keys = [k.console_box_key(box), k.console_order_key(box), k.CONSOLE_SEQ]
-        await self._save_console(keys=keys, args=[entry_id, token, keep])
+        ttl = _ms(self._lifetimes.console)
+        await self._save_console(keys=keys, args=[entry_id, token, keep, ttl])
 
     async def console_entries(self, box: str) -> list[Document]:
         """The box, oldest first."""
@@ -1035,7 +1089,8 @@ class RedisStore:
 
     async def save_address(self, platform: str, key: str, address: Document) -> None:
         """Remember how to reach ``key`` on ``platform``."""
-        await self._redis.set(k.address_key(platform, key), json.dumps(address))
+        ttl = _ms(self._lifetimes.addresses)
+        await self._redis.set(k.address_key(platform, key), json.dumps(address), px=ttl)
 
     async def load_address(self, platform: str, key: str) -> Document | None:
         """The saved address, or None."""
@@ -1044,7 +1099,11 @@ class RedisStore:
 
     async def add_handle(self, card_id: str, handle: Document) -> None:
         """Remember one delivered copy of a card."""
-        await self._redis.rpush(k.handles_key(card_id), json.dumps(handle))
+        name = k.handles_key(card_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(name, json.dumps(handle))
+            pipe.pexpire(name, _ms(self._lifetimes.message_handles))
+            await pipe.execute()
 
     async def handles(self, card_id: str) -> list[Document]:
         """Every delivered copy, in delivery order."""

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,6 +62,7 @@ from store.crypto import (
     seal_request,
     seal_session,
 )
+from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
 
 T = TypeVar("T")
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -69,9 +70,13 @@ LOCK_POLL_SECONDS = 0.02
 JOB_COLUMNS = "id, kind, due_at, payload, attempts, lease"
 OUTBOX_COLUMNS = "id, recipient, payload, due_at, attempts, lease, seq"
 
+# Tables whose rows carry ``expires_at`` (see ``store.lifetimes``).
+EXPIRING = (k.T_SESSIONS, k.T_ADDRESSES, k.T_HANDLES, k.T_CONSOLE)
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {k.T_SESSIONS} (
-    key TEXT PRIMARY KEY, token TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1);
+    key TEXT PRIMARY KEY, token TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+    expires_at REAL);
 CREATE TABLE IF NOT EXISTS {k.T_REQUESTS} (
     ref TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS {k.T_REFERENCES} (
@@ -88,9 +93,11 @@ CREATE TABLE IF NOT EXISTS {k.T_DEAD_JOBS} (
 CREATE TABLE IF NOT EXISTS {k.T_SEEN} (event_id TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS {k.T_SEEN}_expiry ON {k.T_SEEN} (expires_at);
 CREATE TABLE IF NOT EXISTS {k.T_ADDRESSES} (
-    platform TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (platform, key));
+    platform TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, expires_at REAL,
+    PRIMARY KEY (platform, key));
 CREATE TABLE IF NOT EXISTS {k.T_HANDLES} (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, doc TEXT NOT NULL);
+    id INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, doc TEXT NOT NULL,
+    expires_at REAL);
 CREATE INDEX IF NOT EXISTS {k.T_HANDLES}_card ON {k.T_HANDLES} (card_id);
 CREATE TABLE IF NOT EXISTS {k.T_AUDIT} (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
@@ -104,7 +111,7 @@ CREATE INDEX IF NOT EXISTS {k.T_OUTBOX}_recipient ON {k.T_OUTBOX} (recipient, se
 CREATE INDEX IF NOT EXISTS {k.T_OUTBOX}_due ON {k.T_OUTBOX} (due_at);
 CREATE TABLE IF NOT EXISTS {k.T_CONSOLE} (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, box TEXT NOT NULL, id TEXT NOT NULL,
-    token TEXT NOT NULL, UNIQUE (box, id));
+    token TEXT NOT NULL, expires_at REAL, UNIQUE (box, id));
 CREATE TABLE IF NOT EXISTS {k.T_DEAD_OUTBOX} (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, recipient TEXT NOT NULL, payload TEXT NOT NULL,
     due_at REAL NOT NULL, attempts INTEGER NOT NULL, lease TEXT NOT NULL);
@@ -128,6 +135,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute(f"PRAGMA table_info({k.T_SESSIONS})")}
     if columns and "version" not in columns:
         conn.execute(f"ALTER TABLE {k.T_SESSIONS} ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+    for table in EXPIRING:  # rows written before lifetimes get one at the next sweep
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if columns and "expires_at" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN expires_at REAL")
 
 
 def _audit(row: sqlite3.Row) -> AuditEntry:
@@ -137,9 +148,17 @@ def _audit(row: sqlite3.Row) -> AuditEntry:
 class SqliteStore:
     """``Store`` on one SQLite file; see the module docstring for the concurrency model."""
 
-    def __init__(self, path: Path, cipher: Cipher) -> None:
+    def __init__(
+        self,
+        path: Path,
+        cipher: Cipher,
+        lifetimes: Lifetimes = DEFAULT_LIFETIMES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._path = path
         self._cipher = cipher
+        self._lifetimes = lifetimes
+        self._clock = clock
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._pending: list[_Write] = []
@@ -300,10 +319,12 @@ class SqliteStore:
         """Seal and store the session document (unconditionally; version + 1)."""
         token = seal_session(self._cipher, key, data)
         sql = (
-            f"INSERT INTO {k.T_SESSIONS} (key, token, version) VALUES (?, ?, 1) "
-            "ON CONFLICT (key) DO UPDATE SET token=excluded.token, version=version+1"
+            f"INSERT INTO {k.T_SESSIONS} (key, token, version, expires_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (key) DO UPDATE SET token=excluded.token, version=version+1, "
+            "expires_at=excluded.expires_at"
         )
-        await self._tx(lambda c: c.execute(sql, (key, token)))
+        expires = self._expires(self._lifetimes.session_idle)
+        await self._tx(lambda c: c.execute(sql, (key, token, expires)))
 
     async def delete_session(self, key: str) -> None:
         """Forget the session."""
@@ -450,8 +471,9 @@ class SqliteStore:
             sql = f"DELETE FROM {k.T_JOBS} WHERE id=? AND lease=?"
             if conn.execute(sql, (work.done.id, work.done.lease)).rowcount != 1:
                 raise Conflict(f"job {work.done.id} is no longer held by this claim")
+        expires = self._expires(self._lifetimes.session_idle)
         for change, token in sealed.sessions:
-            _write_session(conn, change, token)
+            _write_session(conn, change, token, expires)
         for change, doc in sealed.requests:
             _write_request(conn, change, doc)
         for job_id in work.cancel:
@@ -535,16 +557,18 @@ class SqliteStore:
         """Upsert (an update keeps its place), then trim the box to its newest ``keep``."""
         token = seal_console(self._cipher, box, entry_id, entry)
         upsert = (
-            f"INSERT INTO {k.T_CONSOLE} (box, id, token) VALUES (?, ?, ?) "
-            "ON CONFLICT (box, id) DO UPDATE SET token=excluded.token"
+            f"INSERT INTO {k.T_CONSOLE} (box, id, token, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (box, id) DO UPDATE SET token=excluded.token, "
+            "expires_at=excluded.expires_at"
         )
+        expires = self._expires(self._lifetimes.console)
         trim = (
             f"DELETE FROM {k.T_CONSOLE} WHERE box=? AND seq NOT IN "
             f"(SELECT seq FROM {k.T_CONSOLE} WHERE box=? ORDER BY seq DESC LIMIT ?)"
         )
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute(upsert, (box, entry_id, token))
+            conn.execute(upsert, (box, entry_id, token, expires))
             conn.execute(trim, (box, box, keep))
 
         await self._tx(write)
@@ -571,8 +595,12 @@ class SqliteStore:
 
     async def save_address(self, platform: str, key: str, address: Document) -> None:
         """Remember how to reach ``key`` on ``platform``."""
-        sql = f"INSERT OR REPLACE INTO {k.T_ADDRESSES} (platform, key, doc) VALUES (?, ?, ?)"
-        await self._tx(lambda c: c.execute(sql, (platform, key, json.dumps(address))))
+        sql = (
+            f"INSERT OR REPLACE INTO {k.T_ADDRESSES} (platform, key, doc, expires_at) "
+            "VALUES (?, ?, ?, ?)"
+        )
+        row = (platform, key, json.dumps(address), self._expires(self._lifetimes.addresses))
+        await self._tx(lambda c: c.execute(sql, row))
 
     async def load_address(self, platform: str, key: str) -> Document | None:
         """The saved address, or None."""
@@ -582,14 +610,57 @@ class SqliteStore:
 
     async def add_handle(self, card_id: str, handle: Document) -> None:
         """Remember one delivered copy of a card."""
-        sql = f"INSERT INTO {k.T_HANDLES} (card_id, doc) VALUES (?, ?)"
-        await self._tx(lambda c: c.execute(sql, (card_id, json.dumps(handle))))
+        sql = f"INSERT INTO {k.T_HANDLES} (card_id, doc, expires_at) VALUES (?, ?, ?)"
+        row = (card_id, json.dumps(handle), self._expires(self._lifetimes.message_handles))
+        await self._tx(lambda c: c.execute(sql, row))
 
     async def handles(self, card_id: str) -> list[Document]:
         """Every delivered copy, in delivery order."""
         sql = f"SELECT doc FROM {k.T_HANDLES} WHERE card_id=? ORDER BY id"
         rows = await self._run(lambda c: c.execute(sql, (card_id,)).fetchall())
         return [dict(json.loads(row[0])) for row in rows]
+
+    # lifetimes --------------------------------------------------------------------------
+
+    def _expires(self, lifetime: timedelta) -> float:
+        return self._clock() + lifetime.total_seconds()
+
+    async def sweep(self, now: float) -> dict[str, int]:
+        """Delete every row past its lifetime (``store.lifetimes``); how many, per kind."""
+        return await self._tx(lambda c: self._sweep(c, now))
+
+    def _sweep(self, conn: sqlite3.Connection, now: float) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table in EXPIRING:
+            # A row from before lifetimes existed starts its lifetime now.
+            first = now + self._lifetime_of(table).total_seconds()
+            conn.execute(f"UPDATE {table} SET expires_at=? WHERE expires_at IS NULL", (first,))
+            counts[table] = conn.execute(
+                f"DELETE FROM {table} WHERE expires_at <= ?", (now,)
+            ).rowcount
+        for table in (k.T_LOCKS, k.T_SEEN):
+            counts[table] = conn.execute(
+                f"DELETE FROM {table} WHERE expires_at <= ?", (now,)
+            ).rowcount
+        dead_before = now - self._lifetimes.dead_letters.total_seconds()
+        for table in (k.T_DEAD_JOBS, k.T_DEAD_OUTBOX):
+            counts[table] = conn.execute(
+                f"DELETE FROM {table} WHERE due_at <= ?", (dead_before,)
+            ).rowcount
+        last_year = datetime.fromtimestamp(now, UTC).year - 1
+        counts[k.T_REFERENCES] = conn.execute(
+            f"DELETE FROM {k.T_REFERENCES} WHERE year < ?", (last_year,)
+        ).rowcount
+        return {table: n for table, n in counts.items() if n}
+
+    def _lifetime_of(self, table: str) -> timedelta:
+        life = self._lifetimes
+        return {
+            k.T_SESSIONS: life.session_idle,
+            k.T_ADDRESSES: life.addresses,
+            k.T_HANDLES: life.message_handles,
+            k.T_CONSOLE: life.console,
+        }[table]
 
     # audit ------------------------------------------------------------------------------
 
@@ -718,16 +789,19 @@ class _Sealed:
     outbox: list[tuple[Outgoing, str]]
 
 
-def _write_session(conn: sqlite3.Connection, change: Change, token: str) -> None:
+def _write_session(conn: sqlite3.Connection, change: Change, token: str, expires: float) -> None:
     if change.expected_version == 0:
-        sql = f"INSERT INTO {k.T_SESSIONS} (key, token, version) VALUES (?, ?, 1)"
+        sql = f"INSERT INTO {k.T_SESSIONS} (key, token, version, expires_at) VALUES (?, ?, 1, ?)"
         try:
-            conn.execute(sql, (change.key, token))
+            conn.execute(sql, (change.key, token, expires))
         except sqlite3.IntegrityError:
             raise Conflict(f"session {change.key} exists already") from None
         return
-    sql = f"UPDATE {k.T_SESSIONS} SET token=?, version=version+1 WHERE key=? AND version=?"
-    if conn.execute(sql, (token, change.key, change.expected_version)).rowcount != 1:
+    sql = (
+        f"UPDATE {k.T_SESSIONS} SET token=?, version=version+1, expires_at=? "
+        "WHERE key=? AND version=?"
+    )
+    if conn.execute(sql, (token, expires, change.key, change.expected_version)).rowcount != 1:
         raise Conflict(f"session {change.key} changed since it was read")
 
 
