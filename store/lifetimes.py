@@ -47,10 +47,22 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("session", ("session:*",), "sessions", "ttl", "lifetimes.session_idle after the last message"),
+    Kind(
+        "session",
+        ("session:*",),
+        "sessions",
+        "ttl",
+        "lifetimes.session_idle after the last message",
+    ),
     Kind("conversation lock", ("lock:*",), "locks", "ttl", "seconds (released when done)"),
     Kind("delivery mark", ("seen:*",), "seen_events", "ttl", "timers.dedupe_ttl"),
-    Kind("address", ("address:*",), "addresses", "ttl", "lifetimes.addresses after the person last wrote"),
+    Kind(
+        "address",
+        ("address:*",),
+        "addresses",
+        "ttl",
+        "lifetimes.addresses after the person last wrote",
+    ),
     Kind("card copy", ("handles:*",), "handles", "ttl", "lifetimes.message_handles after delivery"),
     Kind(
         "console entry",
@@ -76,7 +88,13 @@ KINDS: tuple[Kind, ...] = (
         "done",
         "until it is delivered",
     ),
-    Kind("dead outbox entry", ("outbox:dead",), "dead_outbox", "sweep", "lifetimes.dead_letters after it died"),
+    Kind(
+        "dead outbox entry",
+        ("outbox:dead",),
+        "dead_outbox",
+        "sweep",
+        "lifetimes.dead_letters after it died",
+    ),
     Kind(
         "request",
         ("request:*",),
