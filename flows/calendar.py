@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from flows.durations import Duration
+
+if TYPE_CHECKING:
+    import holidays
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NO_BANK_HOLIDAYS = "NONE"
@@ -49,6 +51,8 @@ class BusinessCalendar:
     def _holidays(self) -> holidays.HolidayBase | None:
         if self.region == NO_BANK_HOLIDAYS:
             return None
+        import holidays  # several MiB: loaded when a date first needs it, not at start-up
+
         return holidays.country_holidays("GB", subdiv=self.region)
 
     def is_bank_holiday(self, day: date) -> bool:
