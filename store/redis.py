@@ -28,6 +28,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -74,6 +75,7 @@ from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
 
 LOCK_POLL_SECONDS = 0.02
 MAX_CONNECTIONS = 50
+GROUP_MAX = 64  # commits linked and sent in one pipeline at most
 POOL_WAIT_SECONDS = 10.0
 LAYOUT_VERSION = 4  # 2: sessions are hashes (version, token); 3: request and audit indexes;
 # 4: every key kind with a lifetime carries a TTL
@@ -313,6 +315,15 @@ end
 return {'ok', out}
 """
 )
+COMMIT_KEYS = (
+    k.JOBS_DUE,
+    k.REQUEST_INDEX,
+    k.REQUEST_STATES,
+    k.OUTBOX_SEQ,
+    k.OUTBOX_READY,
+    k.AUDIT_LOG,
+    k.AUDIT_HEAD,
+)
 
 # Outbox scripts. KEYS[1]: the ready set (recipient scored by its head entry's due time).
 # ARGV[1], ARGV[2]: the entry-hash and queue prefixes.
@@ -430,6 +441,34 @@ def _ms(lifetime: timedelta) -> int:
     return max(1, int(lifetime.total_seconds() * 1000))
 
 
+@dataclass(frozen=True)
+class _Linked:
+    """A commit with audit entries, waiting for the linker."""
+
+    work: UnitOfWork
+    plan: dict[str, Any]
+    future: asyncio.Future[tuple[Committed, list[AuditEntry]]]
+
+
+def _chain(head: AuditEntry | None, drafts: list[AuditDraft]) -> list[AuditEntry]:
+    """``drafts`` chained one after the other onto ``head``."""
+    entries: list[AuditEntry] = []
+    for d in drafts:
+        head = make_entry(head, d.at.isoformat(), d.actor, d.action, d.ref, d.details)
+        entries.append(head)
+    return entries
+
+
+def _audit_plan(entries: list[AuditEntry]) -> dict[str, Any]:
+    """The commit script's ``audit`` part: the head it expects and the lines to append."""
+    prev = entries[0].prev_hash if entries[0].seq > 1 else ""
+    return {
+        "prev": prev,
+        "entries": [to_json(e) for e in entries],
+        "refs": [e.ref for e in entries],
+    }
+
+
 def _num(value: float) -> str:
     """A float as Redis gets it: ``repr`` round-trips exactly (Lua's ``tostring`` would not)."""
     return repr(float(value))
@@ -460,7 +499,10 @@ class RedisStore:
         # The newest audit entry this process knows of: commits link to it without reading
         # first; a stale head costs one more round trip (the script returns the real one).
         self._head: AuditEntry | None = None
-        self._audit_lock = asyncio.Lock()
+        # Commits that append audit entries wait here and are linked and sent together by
+        # one task (``_link_batches``): one round trip for a burst instead of one each.
+        self._linked: list[_Linked] = []
+        self._linker: asyncio.Future[None] | None = None
         # A burst waits for a free connection instead of failing with "too many connections".
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True
@@ -625,29 +667,91 @@ class RedisStore:
             return Committed(fast=[]), []
         if not work.audit:
             return await self._send_commit(work, plan)
-        # Commits of this process link to the head one after the other: linked concurrently
-        # they would all name the same head and all but one would go round again.
-        async with self._audit_lock:
-            return await self._send_commit(work, plan)
+        # Commits of this process link to the head one after the other (linked concurrently
+        # they would all name the same head and all but one would go round again), so they
+        # queue for the linker, which sends whatever queued meanwhile in one pipeline.
+        future: asyncio.Future[tuple[Committed, list[AuditEntry]]]
+        future = asyncio.get_running_loop().create_future()
+        self._linked.append(_Linked(work, plan, future))
+        if self._linker is None or self._linker.done():
+            self._linker = asyncio.ensure_future(self._link_batches())
+        return await asyncio.shield(future)
+
+    async def _link_batches(self) -> None:
+        while self._linked:
+            batch, self._linked = self._linked[:GROUP_MAX], self._linked[GROUP_MAX:]
+            try:
+                await self._send_group(batch)
+            except BaseException as error:  # the round trip itself failed: each commit did
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+
+    async def _send_group(self, batch: list[_Linked]) -> None:
+        """Link the batch's audit entries one after the other onto the known head and send
+        every commit script in one pipeline (each script is still atomic on its own). A commit
+        refused because the head moved (another process appended, or a commit before it in the
+        batch was refused) is sent again alone."""
+        if len(batch) > 1:
+            batch = await self._pipelined(batch)
+        for item in batch:
+            try:
+                item.future.set_result(await self._send_commit(item.work, item.plan))
+            except Exception as error:
+                item.future.set_exception(error)
+
+    async def _pipelined(self, batch: list[_Linked]) -> list[_Linked]:
+        """Send the batch at once; return the commits to send again alone."""
+        head, chains = self._head, []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in batch:
+                entries = _chain(head, item.work.audit)
+                head = entries[-1]
+                chains.append(entries)
+                item.plan["audit"] = _audit_plan(entries)
+                args = json.dumps(item.plan, ensure_ascii=False)
+                pipe.evalsha(self._commit.sha, len(COMMIT_KEYS), *COMMIT_KEYS, args)
+            replies = await pipe.execute(raise_on_error=False)
+        again = []
+        for item, entries, reply in zip(batch, chains, replies, strict=True):
+            if isinstance(reply, Exception) or _s(reply[0]) == "audit":
+                again.append(item)  # NOSCRIPT after a Redis restart, or the head moved
+                continue
+            try:
+                item.future.set_result(self._committed(item.work, entries, reply))
+            except Exception as error:
+                item.future.set_exception(error)
+        return again
+
+    def _committed(
+        self, work: UnitOfWork, entries: list[AuditEntry], reply: Any
+    ) -> tuple[Committed, list[AuditEntry]]:
+        """The outcome of one commit script's reply ({'ok', flags} / conflict / error)."""
+        status, detail = _s(reply[0]), reply[1]
+        if status == "conflict":
+            raise Conflict(_s(detail))
+        if status != "ok":
+            raise StoreError(_s(detail))
+        if entries and (self._head is None or entries[-1].seq > self._head.seq):
+            self._head = entries[-1]
+        flags = [int(x) for x in detail]
+        fast = [
+            dataclasses.replace(entry, seq=flags[2 * i])
+            for i, entry in enumerate(work.outbox)
+            if flags[2 * i + 1]
+        ]
+        return Committed(fast=fast), entries
 
     async def _send_commit(
         self, work: UnitOfWork, plan: dict[str, Any]
     ) -> tuple[Committed, list[AuditEntry]]:
-        keys = [
-            k.JOBS_DUE,
-            k.REQUEST_INDEX,
-            k.REQUEST_STATES,
-            k.OUTBOX_SEQ,
-            k.OUTBOX_READY,
-            k.AUDIT_LOG,
-            k.AUDIT_HEAD,
-        ]
+        keys = list(COMMIT_KEYS)
         while True:
             entries = self._link(work.audit)
             if entries:
-                prev = entries[0].prev_hash if entries[0].seq > 1 else ""
-                lines, refs = [to_json(e) for e in entries], [e.ref for e in entries]
-                plan["audit"] = {"prev": prev, "entries": lines, "refs": refs}
+                plan["audit"] = _audit_plan(entries)
             args = [json.dumps(plan, ensure_ascii=False)]
             status, detail = await self._commit(keys=keys, args=args)
             if status == "ok":
@@ -659,15 +763,7 @@ class RedisStore:
             if status == "conflict":
                 raise Conflict(_s(detail))
             raise StoreError(_s(detail))
-        if entries and (self._head is None or entries[-1].seq > self._head.seq):
-            self._head = entries[-1]
-        flags = [int(x) for x in detail]
-        fast = [
-            dataclasses.replace(entry, seq=flags[2 * i])
-            for i, entry in enumerate(work.outbox)
-            if flags[2 * i + 1]
-        ]
-        return Committed(fast=fast), entries
+        return self._committed(work, entries, [status, detail])
 
     def _plan(self, work: UnitOfWork) -> dict[str, Any]:
         """The unit of work as the commit script reads it, every value sealed; floats travel
@@ -736,12 +832,7 @@ class RedisStore:
 
     def _link(self, drafts: list[AuditDraft]) -> list[AuditEntry]:
         """The drafts chained onto the head this process last saw."""
-        entries: list[AuditEntry] = []
-        head = self._head
-        for d in drafts:
-            head = make_entry(head, d.at.isoformat(), d.actor, d.action, d.ref, d.details)
-            entries.append(head)
-        return entries
+        return _chain(self._head, drafts)
 
     async def receive(
         self, job: Job, dedupe_key: str, dedupe_ttl: float, now: float, sealed: Document

@@ -146,6 +146,48 @@ async def test_one_of_concurrent_commits_from_one_version_wins(store: Store) -> 
     assert len(await store.audit_entries()) == 1
 
 
+async def test_commits_sent_together_survive_a_refused_one_among_them(store: Store) -> None:
+    """Concurrent commits with audit entries are linked and sent together (Redis: one
+    pipeline); one refused in the middle must not take the others with it."""
+    refs = [f"R{n}" for n in range(8)]
+    for ref in refs:
+        await store.commit(UnitOfWork(requests=[Change(ref, doc(ref), 0)]))
+
+    async def update(n: int, ref: str) -> bool:
+        stale = 7 if n == 3 else 1
+        work = UnitOfWork(
+            requests=[Change(ref, doc(ref, "paged"), stale)],
+            outbox=[out(f"m{n}", f"officer:{n}")],
+            audit=[audit(f"request.paged.{n}", ref)],
+        )
+        try:
+            await store.commit(work)
+        except Conflict:
+            return False
+        return True
+
+    results = await asyncio.gather(*(update(n, ref) for n, ref in enumerate(refs)))
+    assert results == [n != 3 for n in range(8)]
+    chain = await store.audit_entries()
+    assert verify(chain).ok and len(chain) == 7
+    assert {e.action for e in chain} == {f"request.paged.{n}" for n in range(8) if n != 3}
+    assert len(await store.outbox_entries()) == 7
+
+
+async def test_commits_sent_together_after_redis_forgot_its_scripts(backend: Backend) -> None:
+    if backend.name != "redis":
+        return  # SQLite has no script cache
+    import redis
+
+    store = await backend.open()
+    redis.Redis.from_url(backend.url).script_flush()
+    await asyncio.gather(
+        *(store.commit(UnitOfWork(audit=[audit(f"a{n}"), audit(f"b{n}")])) for n in range(12))
+    )
+    chain = await store.audit_entries()
+    assert verify(chain).ok and len(chain) == 24
+
+
 async def test_audit_chain_stays_whole_across_stores(backend: Backend) -> None:
     """Two processes (two store objects) append through commits and plain appends at once."""
     first, second = await backend.open(), await backend.open()
