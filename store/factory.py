@@ -6,22 +6,24 @@ import sqlite3
 from pathlib import Path
 
 from store.base import Store, StoreError
+from store.blind_index import BlindIndex
 from store.crypto import Cipher
 
 
-def open_store(url: str, cipher: Cipher) -> Store:
-    """A store for ``sqlite:///relative/or/absolute.db`` or ``redis://…`` / ``rediss://…``.
+def open_store(url: str, cipher: Cipher, index: BlindIndex | None = None) -> Store:
+    """A store for ``sqlite:///relative/or/absolute.db`` or ``redis://…`` / ``rediss://…``;
+    with ``index`` it keeps the subject-access blind index.
 
     The store is not yet opened: call ``await store.open()`` (and ``close()``) around use.
     """
     if url.startswith("sqlite:///"):
         from store.sqlite import SqliteStore
 
-        return SqliteStore(Path(url.removeprefix("sqlite:///")), cipher)
+        return SqliteStore(Path(url.removeprefix("sqlite:///")), cipher, index)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from store.redis import RedisStore
 
-        return RedisStore(url, cipher)
+        return RedisStore(url, cipher, index)
     scheme = url.split(":", 1)[0]
     raise StoreError(f"unsupported store URL scheme {scheme!r}: use sqlite:///path or redis://")
 
