@@ -29,6 +29,7 @@ from adapters.web.settings import WebSettings
 from bot.errors import ConfigError
 from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.policy import Policy, Timers
+from flows.retention import Retention
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -127,6 +128,7 @@ class Settings(_Section):
     directory: Path = Path("directory.example.yaml")
     timers: Timers = Timers()
     policy: Policy = Policy()
+    retention: Retention = Retention()
     slack: SlackSettings = SlackSettings()
     teams: TeamsSettings = TeamsSettings()
     web: WebSettings = WebSettings()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot import retention
 from bot.unit import Unit
 from flows import idle, jobs, visibility
 from flows.context import LifecycleContext
@@ -32,6 +33,7 @@ class JobTable:
             **dict.fromkeys(jobs.CONVERSATION_KINDS, self._idle),
             **dict.fromkeys(jobs.REQUEST_KINDS, self._request),
             jobs.IG_DIGEST: self._digest,
+            jobs.RETENTION: self._retention,
         }
 
     async def run(self, unit: Unit, job: Job) -> None:
@@ -62,6 +64,19 @@ class JobTable:
         zone, at = self.s.settings.service.zone, self.s.settings.timers.ig_digest_at
         due = next_digest_at(unit.now, zone, at).timestamp()
         unit.work.schedule.append(Job(jobs.job_id(jobs.IG_DIGEST, "daily"), jobs.IG_DIGEST, due))
+
+    async def _retention(self, unit: Unit, job: Job) -> None:
+        """The daily retention run, in this job's unit of work (a batch at a time)."""
+        periods = self.s.settings.retention
+        found = await retention.candidates(self.s.store, periods, unit.now)
+        due = [c for c in found if not c.due.held][: periods.batch]
+        for candidate in due:
+            work = retention.destruction(candidate, unit.now, unit.actor)
+            unit.work.requests += work.requests
+            unit.work.shred += work.shred
+            unit.work.audit += work.audit
+        more = len([c for c in found if not c.due.held]) > len(due)
+        unit.work.schedule.append(retention.next_run(unit.now, self.s.settings, more))
 
     async def _idle(self, unit: Unit, job: Job) -> None:
         key = str(job.payload["session"])

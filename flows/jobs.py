@@ -26,6 +26,8 @@ IDLE_WARNING = "idle_warning"
 """Older stores: a draft's warning timer (handled as ``IDLE``)."""
 IDLE_EXPIRE = "idle_expire"
 """Older stores: a draft's expiry timer (handled as ``IDLE``)."""
+RETENTION = "retention"
+"""The daily retention run: destroys personal data past its retention period."""
 INBOUND = "inbound"
 """An event in the inbox whose first handling did not finish (the process died)."""
 
@@ -33,7 +35,7 @@ REQUEST_KINDS = frozenset(
     {SPOC_ACK, RESPONSE_WARNING, RESPONSE_BREACH, RETRO_REMINDER, RETRO_OVERDUE, OVERDUE_NUDGE}
 )
 CONVERSATION_KINDS = frozenset({IDLE, IDLE_WARNING, IDLE_EXPIRE})
-ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, INBOUND}
+ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, INBOUND, RETENTION}
 
 
 def job_id(kind: str, ref: str, n: int = 0) -> str:
@@ -53,6 +55,7 @@ __all__ = [
     "REQUEST_KINDS",
     "RESPONSE_BREACH",
     "RESPONSE_WARNING",
+    "RETENTION",
     "RETRO_OVERDUE",
     "RETRO_REMINDER",
     "SPOC_ACK",

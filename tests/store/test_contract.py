@@ -455,5 +455,5 @@ async def test_an_older_redis_store_gains_the_request_and_audit_indexes(
     found = await again.list_requests(states=["paged"], requester="off-1")
     assert [v.data["ref"] for v in found] == ["A/1/2026"]
     assert [e.action for e in await again.audit_entries("A/1/2026")] == ["request.paged"]
-    assert _json.loads(raw.get(k.LAYOUT) or "0") == 3
+    assert _json.loads(raw.get(k.LAYOUT) or "0") == 4  # 4: the closed-request index too
     await again.close()
