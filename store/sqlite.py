@@ -475,7 +475,12 @@ class SqliteStore:
             sessions=[(c, seal_session(self._cipher, c.key, c.data)) for c in work.sessions],
             outbox=[(e, seal_outgoing(self._cipher, e.id, e.payload)) for e in work.outbox],
         )
-        return await self._tx(lambda c: self._commit(c, work, sealed))
+        committed = await self._tx(lambda c: self._commit(c, work, sealed))
+        if work.shred:
+            # The WAL still holds the pages as they were, data keys included: copy it back
+            # into the file (where secure_delete zeroed them) and empty it.
+            await self._run(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+        return committed
 
     def _commit(self, conn: sqlite3.Connection, work: UnitOfWork, sealed: _Sealed) -> Committed:
         if work.done is not None:
