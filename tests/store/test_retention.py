@@ -96,8 +96,8 @@ def _wrapped_key(backend: Backend, ref: str) -> str | None:
             row = conn.execute(sql, (ref,)).fetchone()
         conn.close()
         return None if row is None else str(row[0])
-    found = redis.Redis.from_url(backend.url).hget(k.DATA_KEYS, ref)
-    return None if found is None else found.decode()
+    found = redis.Redis.from_url(backend.url, decode_responses=True).hget(k.DATA_KEYS, ref)
+    return None if found is None else str(found)
 
 
 def opens_with_a_service_key(token: str, ref: str, keys: list[str]) -> bool:
@@ -167,7 +167,8 @@ def _data_key_rows(backend: Backend) -> bytes:
             rows = conn.execute(f"SELECT ref FROM {k.T_DATA_KEYS}").fetchall()
         conn.close()
         return b"\n".join(r[0].encode() for r in rows)
-    return b"\n".join(redis.Redis.from_url(backend.url).hkeys(k.DATA_KEYS))
+    refs = redis.Redis.from_url(backend.url, decode_responses=True).hkeys(k.DATA_KEYS)
+    return "\n".join(map(str, refs)).encode()
 
 
 async def test_a_held_reference_survives_and_is_destroyed_once_released(
