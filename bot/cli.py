@@ -81,6 +81,14 @@ def _retention_parsers(sub: Any) -> None:
     retention.add_argument("--reason", help="why the request must be kept (hold)")
     retention.add_argument("--dry-run", action="store_true", help="list, destroy nothing")
     retention.add_argument("--format", choices=["table", "json"], default="table")
+    correct = sub.add_parser("correct", help="correct a submitted request or its written form")
+    correct.add_argument("ref", help="the request reference")
+    correct.add_argument("--by", required=True, help="officer id of the requester or SPOC")
+    correct.add_argument("--reason", required=True, help="why it is corrected")
+    correct.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="a corrected field"
+    )
+    correct.add_argument("--form", action="store_true", help="correct the written form")
     subject = sub.add_parser("subject", help="subject access")
     subject.add_argument("action", choices=["find"])
     subject.add_argument("--last-name", required=True, help="the person's last name")
@@ -148,6 +156,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "keys": lambda: asyncio.run(_rotate(settings, args.service)),
         "retention": lambda: asyncio.run(_retention(settings, args)),
         "subject": lambda: asyncio.run(_subject(settings, args)),
+        "correct": lambda: asyncio.run(_correct(settings, args)),
     }
     result: int = commands[args.command]()
     return result
@@ -382,6 +391,36 @@ async def _subject(settings: Settings, args: argparse.Namespace) -> int:
         print("'oohbot requests export REF' gives what each holds.")
     else:
         print("No request holds data about a person with that last name and date of birth.")
+    return 0
+
+
+async def _correct(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import corrections
+    from flows.corrections import CorrectionRefused
+
+    changes: dict[str, str] = {}
+    for item in args.set:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip():
+            raise CorrectionRefused(
+                "--set", "write FIELD=VALUE, for example subject.dob=1980-05-03"
+            )
+        changes[field.strip()] = value
+    directory = load_directory(settings.directory)
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
+        amended = await corrections.amend(
+            store,
+            directory,
+            args.ref,
+            args.by,
+            changes,
+            args.reason,
+            _now(),
+            part="form" if args.form else "request",
+            policy=settings.policy,
+        )
+    told = ", ".join(amended.notified) or "nobody else had received it"
+    print(f"{args.ref} corrected (version {amended.version.n + 1}); told privately: {told}")
     return 0
 
 

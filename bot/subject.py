@@ -65,7 +65,7 @@ async def find(
         if stored is None:
             continue
         request = Request.model_validate(stored.data)
-        if index.of_request(stored.data) != [index.digest(last_name, dob)]:
+        if index.digest(last_name, dob) not in index.of_request(stored.data):
             continue
         found.append(
             Held(request.ref, request.org, request.form, request.state, request.created_at)

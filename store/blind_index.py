@@ -70,14 +70,23 @@ class BlindIndex:
 
     def of_request(self, data: Document) -> list[str]:
         """The digests a request document is found by: its subject's, when both the last name
-        and a full date of birth are known."""
+        and a full date of birth are known, and those of the subject as earlier versions
+        (before a correction) recorded them."""
         answers = data.get("answers") or {}
+        found = [self._of_answers(answers)]
+        for version in data.get("versions") or []:
+            earlier = version.get("answers") if isinstance(version, dict) else None
+            if earlier:
+                found.append(self._of_answers({**answers, **earlier}))
+        return list(dict.fromkeys(digest for digest in found if digest))
+
+    def _of_answers(self, answers: Document) -> str | None:
         last, dob = answers.get(LAST_NAME), answers.get(DATE_OF_BIRTH)
         if not isinstance(last, str) or not isinstance(dob, str) or not _FULL_DATE.match(dob):
-            return []
+            return None
         if not normalise_name(last):
-            return []
-        return [self.digest(last, dob)]
+            return None
+        return self.digest(last, dob)
 
 
 def load_index(
