@@ -148,3 +148,47 @@ def test_holding_an_unknown_reference_says_so(config: Path) -> None:
     )
     assert result.returncode == 1
     assert "no request with reference 'DPT/99/2019'" in result.stderr
+
+
+def test_correct_a_request_from_the_command_line(config: Path) -> None:
+    out = run(
+        config,
+        "correct",
+        "DPT/3/2019",
+        "--by",
+        "amara.okafor",
+        "--reason",
+        "Wrong surname taken down",
+        "--set",
+        "subject.last_name=Vexhorandel",
+    )
+    assert "DPT/3/2019 corrected (version 2)" in out
+    found = json.loads(
+        run(
+            config,
+            "subject",
+            "find",
+            "--last-name",
+            "Vexhorandel",
+            "--dob",
+            "1979-02-14",
+            "--format",
+            "json",
+        )
+    )
+    assert [row["ref"] for row in found] == ["DPT/3/2019"]
+    refused = oohbot(
+        "correct",
+        "DPT/3/2019",
+        "--by",
+        "amara.okafor",
+        "--reason",
+        "x",
+        "--set",
+        "subject.dob=31/02/1979",
+        "--config",
+        str(config),
+        env=ENV,
+    )
+    assert refused.returncode == 1
+    assert "subject.dob: Date of birth" in refused.stderr

@@ -303,3 +303,27 @@ async def test_an_index_key_other_than_the_encryption_keys_is_needed(backend: Ba
     other = BlindIndex.from_string(generate_key())
     assert await subject.find(store, other, CANARY, "1979-02-14", CLOSED, "op") == []
     assert len(await subject.find(store, INDEX, CANARY, "1979-02-14", CLOSED, "op")) == 1
+
+
+async def test_a_corrected_subject_is_found_under_both_versions_until_destroyed(
+    backend: Backend,
+) -> None:
+    store = await backend.open(index=INDEX)
+    doc = request_doc("DPT/1/2026", last_name="Vexhorandel")
+    doc["versions"] = [
+        {
+            "n": 1,
+            "by": "amara.okafor",
+            "at": CLOSED.isoformat(),
+            "reason": "misheard",
+            "changed": ["subject.last_name"],
+            "answers": {"subject.last_name": CANARY},
+        }
+    ]
+    await store.commit(UnitOfWork(requests=[Change("DPT/1/2026", doc, 0)]))
+    for name in (CANARY, "Vexhorandel"):
+        found = await subject.find(store, INDEX, name, "1979-02-14", CLOSED, "op")
+        assert [h.ref for h in found] == ["DPT/1/2026"], name
+    await retention.run(store, PERIODS, CLOSED + timedelta(days=7 * 365), dry_run=False, actor="r")
+    for name in (CANARY, "Vexhorandel"):
+        assert await store.find_subject(INDEX.digest(name, "1979-02-14")) == []
