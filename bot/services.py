@@ -92,12 +92,9 @@ def load_index_key(
     kept apart from the encryption keys."""
     _private_folder(settings.service.data_dir, warn)
     try:
-        index, warning = load_index(env, settings.service.data_dir, settings.service.environment)
+        return load_index(env, settings.service.data_dir, settings.service.environment)
     except KeyConfigError as error:
         raise ConfigError(str(error)) from None
-    if warning:
-        warn("index_key", warning)
-    return index
 
 
 def _private_folder(folder: Path, warn: Warn) -> None:

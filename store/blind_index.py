@@ -93,12 +93,14 @@ def load_index(
     env: Mapping[str, str],
     data_dir: Path,
     environment: Literal["development", "production"],
-) -> tuple[BlindIndex, str | None]:
+) -> BlindIndex:
     """The index key from ``OOHBOT_INDEX_KEY``; in development, without it, the key in
-    ``data_dir/index.key`` (created 0600 on first use) and a warning to log."""
+    ``data_dir/index.key`` (created 0600 on first use). Unlike the encryption key this needs no
+    warning: losing it loses no data, only the index (rebuilt as requests are rewritten), and
+    production refuses to start without it."""
     configured = env.get(ENV_INDEX_KEY, "").strip()
     if configured:
-        return BlindIndex.from_string(configured), None
+        return BlindIndex.from_string(configured)
     if environment == "production":
         raise KeyConfigError(
             f"{ENV_INDEX_KEY} is not set; generate a key with oohbot keys generate "
@@ -106,12 +108,10 @@ def load_index(
         )
     path = data_dir / DEV_INDEX_FILE
     if path.exists():
-        note = f"using the development index key in {path}; set {ENV_INDEX_KEY} in production"
-        return BlindIndex.from_string(path.read_text()), note
+        return BlindIndex.from_string(path.read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
     key = generate_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
-    note = f"generated a development index key in {path}; set {ENV_INDEX_KEY} in production"
-    return BlindIndex.from_string(key), note
+    return BlindIndex.from_string(key)
