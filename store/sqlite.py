@@ -726,8 +726,10 @@ class SqliteStore:
         for ref, doc in conn.execute(legacy).fetchall():
             if datakeys.sealed_with_service_key(self._cipher, doc):
                 data = datakeys.open_document(self._cipher, ref, doc, None)
-                sealed = self._seal_request(conn, Change(ref, data, 0))
+                change = Change(ref, data, 0)
+                sealed = self._seal_request(conn, change)
                 conn.execute(f"UPDATE {k.T_REQUESTS} SET doc=? WHERE ref=?", (sealed, ref))
+                self._index_request(conn, change)  # older requests join the subject index
                 count += 1
         return count
 

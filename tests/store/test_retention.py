@@ -247,7 +247,10 @@ async def test_a_request_sealed_before_data_keys_still_reads_and_moves_under_one
     _overwrite(backend, "DPT/9/2026", legacy)
     stored = await store.get_request("DPT/9/2026")
     assert stored is not None and stored.data["answers"]["subject.last_name"] == CANARY
+    await store.commit(UnitOfWork(shred=["DPT/9/2026"]))  # as if indexed before: not yet
+    assert await store.find_subject(INDEX.digest(CANARY, "1979-02-14")) == []
     assert await store.reencrypt() == 1
+    assert await store.find_subject(INDEX.digest(CANARY, "1979-02-14")) == ["DPT/9/2026"]
     moved = raw_doc(backend, "DPT/9/2026")[SEALED_FIELD]
     assert not opens_with_a_service_key(moved, "DPT/9/2026", [KEY_A])  # under its data key
     assert opens_from_the_store(backend, moved, "DPT/9/2026", [KEY_A])
