@@ -122,6 +122,7 @@ def amend(
         by=officer.id,
         at=now,
         reason=reason.strip(),
+        part=part,
         changed=changed,
         answers={key: current.get(key) for key in changed} if part == "request" else {},
         retro={key: current.get(key) for key in changed} if part == "form" else None,
@@ -172,14 +173,33 @@ def notice(
     )
 
 
-def version_lines(request: Request) -> list[tuple[str, str]]:
+def version_lines(request: Request, policy: Policy | None = None) -> list[tuple[str, str]]:
     """The versions as the case file lists them: one line per amendment (who, when, why,
-    which fields), for ``requests show``."""
-    return [
-        (
-            f"Version {version.n + 1}",
-            f"{version.at.isoformat(timespec='minutes')} by {version.by}: "
-            f"{', '.join(version.changed)} corrected. Reason: {version.reason}",
+    which fields by label), for ``requests show``."""
+    lines = []
+    for version in request.versions:
+        labels = {f.key: f.label for f in _spec(request, version.part, policy or Policy())}
+        fields = ", ".join(labels.get(key, key) for key in version.changed)
+        where = " in the written form" if version.part == "form" else ""
+        lines.append(
+            (
+                f"Version {version.n + 1}",
+                f"{version.at.isoformat(timespec='minutes')} by {version.by}: {fields} "
+                f"corrected{where}. Reason: {version.reason}",
+            )
         )
-        for version in request.versions
-    ]
+    return lines
+
+
+def as_of(request: Request, n: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The answers and written form as version ``n`` held them (1: as first submitted; the
+    latest: as now), by undoing the later amendments: for the case file to show each."""
+    answers, retro = dict(request.answers), dict(request.retro or {})
+    for version in reversed(request.versions):
+        if version.n < n:
+            break
+        if version.part == "form":
+            retro.update(version.retro or {})
+        else:
+            answers.update(version.answers)
+    return answers, (retro if request.retro is not None else None)

@@ -43,6 +43,7 @@ class Version(BaseModel):
     by: str
     at: datetime
     reason: str
+    part: Literal["request", "form"] = "request"
     changed: list[str] = Field(default_factory=list)
     answers: dict[str, Any] = Field(default_factory=dict)
     retro: dict[str, Any] | None = None

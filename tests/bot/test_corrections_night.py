@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot import corrections
-from flows.corrections import CorrectionRefused, version_lines
+from flows.corrections import CorrectionRefused, as_of, version_lines
 from flows.messages import Card, Form
 from flows.request import Request
 from store.audit import verify
@@ -74,7 +74,10 @@ async def test_an_amendment_reaches_everyone_who_saw_the_earlier_version(night: 
     }
     lines = version_lines(request)
     assert len(lines) == 1 and lines[0][0] == "Version 2"
-    assert "subject.last_name, subject.dob corrected" in lines[0][1]
+    assert "by amara.okafor: Last name, Date of birth corrected. Reason: Misheard" in lines[0][1]
+    first, _ = as_of(request, 1)
+    assert first["subject.last_name"] == CANARY["subject.last_name"]
+    assert as_of(request, 2)[0]["subject.last_name"] == NEW_NAME
 
     audit = [e for e in await engine.store.audit_entries(ref) if e.action == "request.amended"]
     assert [e.details["notified"] for e in audit] == [["ds.kellow"]]
