@@ -206,6 +206,7 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 async def _start_digest(app: web.Application) -> None:
     await app[ENGINE].schedule_digest()
+    await app[ENGINE].schedule_retention()
 
 
 def _gauges_context(clock: Clock, every: float) -> Callable[[web.Application], AsyncIterator[None]]:

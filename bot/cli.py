@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import getpass
 import json
 import os
 import signal
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     requests.add_argument("action", choices=["list"])
     requests.add_argument("--overdue", action="store_true", help="only overdue forms")
     requests.add_argument("--format", choices=["table", "json"], default="table")
+    _retention_parsers(sub)
     keys = sub.add_parser("keys", help="encryption key tools")
     keys.add_argument("action", choices=["generate", "rotate"])
     keys.add_argument(
@@ -70,6 +72,28 @@ def _parser() -> argparse.ArgumentParser:
             "--config", help="path of app.yaml (default: $OOHBOT_CONFIG, ./app.yaml)"
         )
     return parser
+
+
+def _retention_parsers(sub: Any) -> None:
+    retention = sub.add_parser("retention", help="retention of personal data (crypto-shredding)")
+    retention.add_argument("action", choices=["run", "hold", "release"])
+    retention.add_argument("ref", nargs="?", help="the request reference (hold, release)")
+    retention.add_argument("--reason", help="why the request must be kept (hold)")
+    retention.add_argument("--dry-run", action="store_true", help="list, destroy nothing")
+    retention.add_argument("--format", choices=["table", "json"], default="table")
+    correct = sub.add_parser("correct", help="correct a submitted request or its written form")
+    correct.add_argument("ref", help="the request reference")
+    correct.add_argument("--by", required=True, help="officer id of the requester or SPOC")
+    correct.add_argument("--reason", required=True, help="why it is corrected")
+    correct.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="a corrected field"
+    )
+    correct.add_argument("--form", action="store_true", help="correct the written form")
+    subject = sub.add_parser("subject", help="subject access")
+    subject.add_argument("action", choices=["find"])
+    subject.add_argument("--last-name", required=True, help="the person's last name")
+    subject.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
+    subject.add_argument("--format", choices=["table", "json"], default="table")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,6 +154,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         "audit": lambda: asyncio.run(_audit(settings, args)),
         "requests": lambda: asyncio.run(_requests(settings, args.overdue, args.format)),
         "keys": lambda: asyncio.run(_rotate(settings, args.service)),
+        "retention": lambda: asyncio.run(_retention(settings, args)),
+        "subject": lambda: asyncio.run(_subject(settings, args)),
+        "correct": lambda: asyncio.run(_correct(settings, args)),
     }
     result: int = commands[args.command]()
     return result
@@ -307,6 +334,94 @@ def _print_table(rows: list[dict[str, str]]) -> None:
     print("  ".join(h.upper().ljust(widths[h]) for h in headers))
     for row in rows:
         print("  ".join(row[h].ljust(widths[h]) for h in headers))
+
+
+def _operator() -> str:
+    """Who runs a command, for the audit trail."""
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "operator"
+
+
+def _now() -> datetime:
+    return SystemClock().now()
+
+
+async def _retention(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import retention
+
+    now = _now()
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
+        if args.action in ("hold", "release"):
+            if not args.ref:
+                raise NotFound(f"'oohbot retention {args.action}' needs a request reference")
+            if args.action == "hold" and args.reason is None:
+                raise retention.HoldRefused("--reason: say why the request must be kept")
+            reason = args.reason if args.action == "hold" else None
+            await retention.set_hold(store, args.ref, now, _operator(), reason)
+            done = "is held: retention will not destroy it" if reason else "is no longer held"
+            print(f"{args.ref} {done}.")
+            return 0
+        outcomes = await retention.run(
+            store, settings.retention, now, dry_run=args.dry_run, actor=_operator()
+        )
+    rows = [outcome.row() for outcome in outcomes]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        _print_table(rows)
+    else:
+        print("Nothing is past its retention period.")
+    return 0
+
+
+async def _subject(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import subject
+    from bot.services import load_index_key
+
+    index = load_index_key(settings, os.environ, _plain_warning)
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
+        found = await subject.find(store, index, args.last_name, args.dob, _now(), _operator())
+    rows = [held.row() for held in found]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        _print_table(rows)
+        print("'oohbot requests export REF' gives what each holds.")
+    else:
+        print("No request holds data about a person with that last name and date of birth.")
+    return 0
+
+
+async def _correct(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import corrections
+    from flows.corrections import CorrectionRefused
+
+    changes: dict[str, str] = {}
+    for item in args.set:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip():
+            raise CorrectionRefused(
+                "--set", "write FIELD=VALUE, for example subject.dob=1980-05-03"
+            )
+        changes[field.strip()] = value
+    directory = load_directory(settings.directory)
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
+        amended = await corrections.amend(
+            store,
+            directory,
+            args.ref,
+            args.by,
+            changes,
+            args.reason,
+            _now(),
+            part="form" if args.form else "request",
+            policy=settings.policy,
+        )
+    told = ", ".join(amended.notified) or "nobody else had received it"
+    print(f"{args.ref} corrected (version {amended.version.n + 1}); told privately: {told}")
+    return 0
 
 
 async def _rotate(settings: Settings, services: Sequence[str]) -> int:

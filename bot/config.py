@@ -29,6 +29,7 @@ from adapters.web.settings import WebSettings
 from bot.errors import ConfigError
 from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.policy import LifetimeSettings, Policy, Timers
+from flows.retention import Retention
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -128,6 +129,7 @@ class Settings(_Section):
     timers: Timers = Timers()
     policy: Policy = Policy()
     lifetimes: LifetimeSettings = LifetimeSettings()
+    retention: Retention = Retention()
     slack: SlackSettings = SlackSettings()
     teams: TeamsSettings = TeamsSettings()
     web: WebSettings = WebSettings()

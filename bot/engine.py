@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.base import NotStored, Receipt, Sender
+from bot import retention
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Delivery
@@ -235,6 +236,13 @@ class Engine:
         job_id = jobs.job_id(jobs.IG_DIGEST, "daily")
         await self.store.schedule(Job(job_id, jobs.IG_DIGEST, due.timestamp()))
         await self.store.schedule(housekeeping_job(self.clock.now(), self.settings))
+
+    async def schedule_retention(self) -> None:
+        """Schedule the daily retention run unless it is already pending (a restart must not
+        push back a run that is due)."""
+        job = retention.next_run(self.clock.now(), self.settings, more=False)
+        if await self.store.get_job(job.id) is None:
+            await self.store.schedule(job)
 
     # --- the unit of work ------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot import retention
 from bot.config import Settings
 from bot.unit import Unit
 from flows import idle, jobs, visibility
@@ -41,6 +42,7 @@ class JobTable:
             **dict.fromkeys(jobs.REQUEST_KINDS, self._request),
             jobs.IG_DIGEST: self._digest,
             jobs.HOUSEKEEPING: self._housekeeping,
+            jobs.RETENTION: self._retention,
         }
 
     async def run(self, unit: Unit, job: Job) -> None:
@@ -79,6 +81,19 @@ class JobTable:
         if removed:
             unit.audit("housekeeping.swept", "", {"removed": removed})
         unit.work.schedule.append(housekeeping_job(unit.now, self.s.settings))
+
+    async def _retention(self, unit: Unit, job: Job) -> None:
+        """The daily retention run, in this job's unit of work (a batch at a time)."""
+        periods = self.s.settings.retention
+        found = await retention.candidates(self.s.store, periods, unit.now)
+        due = [c for c in found if not c.due.held][: periods.batch]
+        for candidate in due:
+            work = retention.destruction(candidate, unit.now, unit.actor)
+            unit.work.requests += work.requests
+            unit.work.shred += work.shred
+            unit.work.audit += work.audit
+        more = len([c for c in found if not c.due.held]) > len(due)
+        unit.work.schedule.append(retention.next_run(unit.now, self.s.settings, more))
 
     async def _idle(self, unit: Unit, job: Job) -> None:
         key = str(job.payload["session"])

@@ -29,6 +29,7 @@ from bot.logs import get_logger
 from flows.directory import Directory, find_problems, serving_problems
 from flows.policy import LifetimeSettings
 from store.base import Store
+from store.blind_index import BlindIndex, load_index
 from store.crypto import Cipher, KeyConfigError, load_cipher
 from store.factory import open_store, unavailable_errors
 from store.lifetimes import Lifetimes
@@ -41,6 +42,7 @@ __all__ = [
     "StartupError",
     "Warn",
     "load_checked_directory",
+    "load_index_key",
     "load_keys",
     "log_warning",
     "opened_store",
@@ -85,6 +87,18 @@ def load_keys(settings: Settings, env: Mapping[str, str], warn: Warn = log_warni
     return cipher
 
 
+def load_index_key(
+    settings: Settings, env: Mapping[str, str], warn: Warn = log_warning
+) -> BlindIndex:
+    """The subject-access index key from ``OOHBOT_INDEX_KEY`` (or the development key file):
+    kept apart from the encryption keys."""
+    _private_folder(settings.service.data_dir, warn)
+    try:
+        return load_index(env, settings.service.data_dir, settings.service.environment)
+    except KeyConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _private_folder(folder: Path, warn: Warn) -> None:
     """Create ``service.data_dir`` as 0700; say so if an existing one is open to others."""
     try:
@@ -112,8 +126,12 @@ async def opened_store(
     warn: Warn = log_warning,
 ) -> AsyncIterator[Store]:
     """An opened store with encryption keys loaded; closed on exit."""
-    lifetimes = store_lifetimes(settings.lifetimes)
-    store = open_store(settings.store.url, cipher or load_keys(settings, env, warn), lifetimes)
+    store = open_store(
+        settings.store.url,
+        cipher or load_keys(settings, env, warn),
+        load_index_key(settings, env, warn),
+        store_lifetimes(settings.lifetimes),
+    )
     try:
         await store.open()
     except unavailable_errors(settings.store.url) as error:

@@ -27,6 +27,7 @@ from flows.ids import ActionId
 from flows.messages import Action, Card, CardField, Choice, Text
 from flows.policy import Policy, Timers
 from flows.request import Request
+from flows.retention import destruction_notice
 from flows.states import FORM_DUE, OPEN, RequestState
 from flows.validators import display_phone
 from flows.wording import duration, state_name, time_left
@@ -187,6 +188,9 @@ def details_message(
     fields = [
         CardField(label, shown) for label, shown in forms.summary_lines(request.answers, spec)
     ]
+    notice = destruction_notice(request)
+    if notice is not None:
+        fields = [CardField("Personal data", notice)]
     for n, exchange in enumerate(request.info, start=1):
         fields.append(CardField(f"Question {n}", exchange.question))
         fields.append(CardField(f"Answer {n}", exchange.answer or "(not answered yet)"))

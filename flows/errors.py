@@ -19,6 +19,8 @@ it as one line) or is an internal failure (the CLI reports it as a bug, with its
     │   └── PortUnavailable                                   service.listen
     ├── KeyMismatch                      bot/errors.py        stored data needs another key   4
     ├── NotFound                         bot/errors.py        what was asked for is not there 1
+    ├── HoldRefused                      bot/retention.py     a legal hold cannot be changed  1
+    ├── CorrectionRefused                flows/corrections.py an amendment cannot be made     1
     ├── YamlFileError                    bot/yamlfile.py      missing, not YAML, not a mapping 2
     ├── DeliveryFailed                   bot/delivery.py      a platform refused a message (retried)
     ├── StoreError                       store/base.py        store failures (internal)

@@ -28,6 +28,8 @@ IDLE_WARNING = "idle_warning"
 """Older stores: a draft's warning timer (handled as ``IDLE``)."""
 IDLE_EXPIRE = "idle_expire"
 """Older stores: a draft's expiry timer (handled as ``IDLE``)."""
+RETENTION = "retention"
+"""The daily retention run: destroys personal data past its retention period."""
 INBOUND = "inbound"
 """An event in the inbox whose first handling did not finish (the process died)."""
 
@@ -35,7 +37,7 @@ REQUEST_KINDS = frozenset(
     {SPOC_ACK, RESPONSE_WARNING, RESPONSE_BREACH, RETRO_REMINDER, RETRO_OVERDUE, OVERDUE_NUDGE}
 )
 CONVERSATION_KINDS = frozenset({IDLE, IDLE_WARNING, IDLE_EXPIRE})
-ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, HOUSEKEEPING, INBOUND}
+ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, HOUSEKEEPING, INBOUND, RETENTION}
 
 
 def job_id(kind: str, ref: str, n: int = 0) -> str:
@@ -55,6 +57,7 @@ __all__ = [
     "REQUEST_KINDS",
     "RESPONSE_BREACH",
     "RESPONSE_WARNING",
+    "RETENTION",
     "RETRO_OVERDUE",
     "RETRO_REMINDER",
     "SPOC_ACK",

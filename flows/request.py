@@ -1,7 +1,10 @@
 """The request record: one urgent request from submission to close.
 
-Personal data lives only in ``answers``, ``decision_note``, ``info`` and ``retro``; the store
-seals exactly these keys (``store.keys.SEALED_KEYS``). Everything else is ids, states, times.
+Personal data lives only in ``answers``, ``decision_note``, ``info``, ``retro`` and ``versions``
+(earlier versions kept by corrections); the store seals exactly these keys
+(``store.keys.SEALED_KEYS``) under the request's own data key. Everything else is ids, states,
+times. Once retention destroys the data, ``destroyed_at`` and ``destroyed_rule`` say when and
+under which rule.
 """
 
 from __future__ import annotations
@@ -22,6 +25,28 @@ class InfoExchange(BaseModel):
     asked_at: datetime
     answer: str | None = None
     answered_at: datetime | None = None
+
+
+class LegalHold(BaseModel):
+    """Stops retention destroying a request (litigation, a complaint, an inquiry)."""
+
+    reason: str
+    by: str
+    at: datetime
+
+
+class Version(BaseModel):
+    """An earlier version of a corrected request: what it held, and who changed it, when and
+    why (sealed with the request's personal data)."""
+
+    n: int
+    by: str
+    at: datetime
+    reason: str
+    part: Literal["request", "form"] = "request"
+    changed: list[str] = Field(default_factory=list)
+    answers: dict[str, Any] = Field(default_factory=dict)
+    retro: dict[str, Any] | None = None
 
 
 class Request(BaseModel):
@@ -51,3 +76,7 @@ class Request(BaseModel):
     nudges_sent: int = 0
     withdrawn_at: datetime | None = None
     closed_at: datetime | None = None
+    legal_hold: LegalHold | None = None
+    destroyed_at: datetime | None = None
+    destroyed_rule: str | None = None
+    versions: list[Version] = Field(default_factory=list)

@@ -124,7 +124,9 @@ class UnitOfWork:
     The store applies, all or nothing: ``done`` (the inbox entry or job being handled: it must
     still hold its lease, and is deleted), the ``sessions`` and ``requests`` compare-and-set
     writes, ``cancel`` then ``schedule`` (so a job may re-schedule its own id), the ``outbox``
-    entries and the ``audit`` entries (linked to the chain head in order)."""
+    entries and the ``audit`` entries (linked to the chain head in order). ``shred`` names
+    requests whose data keys and subject-index entries are deleted (crypto-shredding; their
+    request ``Change`` must mark them destroyed in the same unit)."""
 
     done: Job | None = None
     sessions: list[Change] = field(default_factory=list)
@@ -133,6 +135,7 @@ class UnitOfWork:
     schedule: list[Job] = field(default_factory=list)
     outbox: list[Outgoing] = field(default_factory=list)
     audit: list[AuditDraft] = field(default_factory=list)
+    shred: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,17 @@ class Store(Protocol):
     async def sweep(self, now: float) -> dict[str, int]:
         """Delete what is past its lifetime and not expired by the backend itself; how many,
         per table or key kind."""
+        ...
+
+    # retention and subject access -------------------------------------------------------
+    async def closed_before(self, cutoff: float) -> list[str]:
+        """References of requests that ended (closed or withdrawn) at or before ``cutoff``
+        (epoch seconds) and still hold personal data, oldest first (an index by closure time:
+        only these are read)."""
+        ...
+
+    async def find_subject(self, digest: str) -> list[str]:
+        """References whose subject has this blind-index digest (``store.blind_index``)."""
         ...
 
     # keys -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 # Top-level keys of a request document that hold personal data. The store seals them into one
 # encrypted blob bound to the reference; every other key (ids, states, times) stays readable so
 # operators can list and debug requests without the encryption key. Sessions are sealed whole.
-SEALED_KEYS: tuple[str, ...] = ("answers", "decision_note", "info", "retro")
+SEALED_KEYS: tuple[str, ...] = ("answers", "decision_note", "info", "retro", "versions")
 
 # Where the sealed blob sits inside a stored request document.
 SEALED_FIELD = "_sealed"
@@ -40,6 +40,10 @@ OUTBOX_QUEUE_PREFIX = PREFIX + "outbox:queue:"  # + recipient -> see ``outbox_qu
 
 
 CONSOLE_SEQ = PREFIX + "console:seq"  # counter ordering console entries
+DATA_KEYS = PREFIX + "data-keys"  # hash: reference -> its data key, wrapped by service keys
+CLOSED = PREFIX + "closed"  # sorted set: references of ended requests scored by closure time
+SUBJECT_PREFIX = PREFIX + "subject:"  # + blind-index digest -> set of references
+SUBJECTS_OF_PREFIX = PREFIX + "subjects-of:"  # + reference -> set of its digests
 
 
 def console_box_key(box: str) -> str:
@@ -133,3 +137,6 @@ T_AUDIT = "audit"
 T_OUTBOX = "outbox"
 T_DEAD_OUTBOX = "dead_outbox"
 T_CONSOLE = "console_entries"
+T_DATA_KEYS = "data_keys"  # ref -> the request's data key, wrapped by the service keys
+T_SUBJECTS = "subject_index"  # (blind-index digest, ref): subject access, no plain text
+T_CLOSED = "closed_requests"  # ref -> closure time, for the daily retention run

@@ -110,6 +110,27 @@ KINDS: tuple[Kind, ...] = (
         "as the request",
     ),
     Kind(
+        "data key",
+        ("data-keys",),
+        "data_keys",
+        "retention",
+        "destroyed when the request's retention period ends (crypto-shredding)",
+    ),
+    Kind(
+        "subject index",
+        ("subject:*", "subjects-of:*"),
+        "subject_index",
+        "retention",
+        "removed with the request's data key",
+    ),
+    Kind(
+        "closed-request index",
+        ("closed",),
+        "closed_requests",
+        "retention",
+        "until the request's personal data is destroyed",
+    ),
+    Kind(
         "audit entry",
         ("audit", "audit:head", "audit-of:*"),
         "audit",

@@ -36,12 +36,14 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
+from store import datakeys
 from store import keys as k
 from store.audit import from_json, make_entry, to_json
 from store.base import (
     AlreadyExists,
     AuditDraft,
     AuditEntry,
+    Change,
     Committed,
     Conflict,
     Document,
@@ -52,6 +54,7 @@ from store.base import (
     UnitOfWork,
     Versioned,
 )
+from store.blind_index import BlindIndex
 from store.crypto import (
     INBOX_AAD,
     INBOX_EVENT,
@@ -61,14 +64,11 @@ from store.crypto import (
     open_console,
     open_job_payload,
     open_outgoing,
-    open_request,
     open_session,
-    reseal_request,
     reseal_session,
     seal_console,
     seal_job_payload,
     seal_outgoing,
-    seal_request,
     seal_session,
 )
 from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
@@ -78,8 +78,9 @@ MAX_CONNECTIONS = 50
 GROUP_MAX = 64  # commits linked and sent in one pipeline at most
 POOL_WAIT_SECONDS = 10.0
 LAYOUT_VERSION = 4  # 2: sessions are hashes (version, token); 3: request and audit indexes;
-# 4: every key kind with a lifetime carries a TTL
+# 4: the index of closed requests (retention); key kinds with a lifetime carry a TTL
 INDEX_PREFIXES = (k.REQUESTS_BY_STATE, k.REQUESTS_BY_REQUESTER)
+PLAN_WORK = ("done", "docs", "cancel", "schedule", "outbox", "shred")
 
 RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -254,6 +255,13 @@ for _, d in ipairs(plan.docs) do
   end
   versions[d.key] = current + 1
   d.version = current + 1
+  local was = d.dkey_was
+  if was and was ~= '' and redis.call('HGET', plan.data_keys, d.ref) ~= was then
+    return {'conflict', d.name .. ' changed since it was read (its data key)'}
+  end
+  if d.dkey_new and d.dkey_new ~= '' and redis.call('HEXISTS', plan.data_keys, d.ref) == 1 then
+    return {'conflict', d.name .. ' changed since it was read (its data key)'}
+  end
 end
 for _, e in ipairs(plan.outbox) do
   if redis.call('EXISTS', e.key) == 1 then
@@ -272,12 +280,37 @@ if done then
   redis.call('DEL', done.key)
   redis.call('ZREM', KEYS[1], done.id)
 end
+local function unindex_subject(ref)
+  local of = plan.subjects_of .. ref
+  for _, digest in ipairs(redis.call('SMEMBERS', of)) do
+    redis.call('SREM', plan.subject .. digest, ref)
+  end
+  redis.call('DEL', of)
+end
+for _, ref in ipairs(plan.shred) do
+  redis.call('HDEL', plan.data_keys, ref)
+  redis.call('ZREM', plan.closed, ref)
+  unindex_subject(ref)
+end
 for _, d in ipairs(plan.docs) do
   redis.call('HSET', d.key, d.field, d.value, 'version', d.version)
   if d.ttl then redis.call('PEXPIRE', d.key, d.ttl) end
   if d.ref then
     redis.call('SADD', KEYS[2], d.ref)
     index_request(KEYS[3], d.ref, d.state, d.requester, plan.by_state, plan.by_requester)
+    if d.dkey_new ~= '' then redis.call('HSET', plan.data_keys, d.ref, d.dkey_new) end
+    if d.closed ~= '' then
+      redis.call('ZADD', plan.closed, d.closed, d.ref)
+    else
+      redis.call('ZREM', plan.closed, d.ref)
+    end
+    if d.reindex then
+      unindex_subject(d.ref)
+      for _, digest in ipairs(d.subjects) do
+        redis.call('SADD', plan.subject .. digest, d.ref)
+        redis.call('SADD', plan.subjects_of .. d.ref, digest)
+      end
+    end
   end
 end
 for _, c in ipairs(plan.cancel) do
@@ -492,9 +525,16 @@ def _reseal_job_payload(cipher: Cipher, job_id: str, text: str) -> str | None:
 class RedisStore:
     """``Store`` on Redis; see the module docstring for the atomicity model."""
 
-    def __init__(self, url: str, cipher: Cipher, lifetimes: Lifetimes = DEFAULT_LIFETIMES) -> None:
+    def __init__(
+        self,
+        url: str,
+        cipher: Cipher,
+        index: BlindIndex | None = None,
+        lifetimes: Lifetimes = DEFAULT_LIFETIMES,
+    ) -> None:
         self._url = url
         self._cipher = cipher
+        self._index = index
         self._lifetimes = lifetimes
         # The newest audit entry this process knows of: commits link to it without reading
         # first; a stale head costs one more round trip (the script returns the real one).
@@ -558,10 +598,13 @@ class RedisStore:
             self._head = from_json(_s(head or last))
         if layout is None or int(layout) < 2:
             await self._migrate_sessions()
-        if layout is None or int(layout) < LAYOUT_VERSION:
+        if layout is None or int(layout) < 3:
             await self._index_requests()
             await self._index_audit()
+        if layout is None or int(layout) < 4:
+            await self._index_closed()
             await self._expire_older_keys()
+        if layout is None or int(layout) < LAYOUT_VERSION:
             await self._redis.set(k.LAYOUT, LAYOUT_VERSION)
 
     async def _migrate_sessions(self) -> None:
@@ -585,6 +628,21 @@ class RedisStore:
                 if requester:
                     pipe.sadd(k.requester_set_key(requester), ref)
             await pipe.execute()
+
+    async def _index_closed(self) -> None:
+        """Stores older than retention: index the requests that already ended."""
+        refs = sorted(map(_s, await self._redis.smembers(k.REQUEST_INDEX)))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.hget(k.request_key(ref), "doc")
+            rows = await pipe.execute()
+        ended = {}
+        for ref, doc in zip(refs, rows, strict=True):
+            closed = datakeys.closed_at(json.loads(_s(doc))) if doc else None
+            if closed is not None:
+                ended[ref] = closed
+        if ended:
+            await self._redis.zadd(k.CLOSED, ended)
 
     async def _index_audit(self) -> None:
         """Stores older than the indexes: each request's audit entries in a list of its own."""
@@ -662,8 +720,8 @@ class RedisStore:
         return committed
 
     async def _commit_work(self, work: UnitOfWork) -> tuple[Committed, list[AuditEntry]]:
-        plan = self._plan(work)
-        if not any(plan.values()) and not work.audit:
+        plan = self._plan(work, await self._wrapped_keys([c.key for c in work.requests]))
+        if not any(plan.get(name) for name in PLAN_WORK) and not work.audit:
             return Committed(fast=[]), []
         if not work.audit:
             return await self._send_commit(work, plan)
@@ -765,7 +823,45 @@ class RedisStore:
             raise StoreError(_s(detail))
         return self._committed(work, entries, [status, detail])
 
-    def _plan(self, work: UnitOfWork) -> dict[str, Any]:
+    async def _wrapped_keys(self, refs: list[str]) -> dict[str, str]:
+        """The stored (wrapped) data keys of ``refs``; the commit script checks they are still
+        the same when it writes."""
+        if not refs:
+            return {}
+        found = await self._redis.hmget(k.DATA_KEYS, refs)
+        return {ref: _s(w) for ref, w in zip(refs, found, strict=True) if w is not None}
+
+    def _request_doc(self, change: Change, wrapped: str | None) -> dict[str, Any]:
+        """One request of the plan: sealed under its data key (a new one if it has none),
+        with its closure time and subject digests for the indexes."""
+        ref, data = change.key, change.data
+        new_key, key = "", None
+        if not datakeys.needs_key(data):
+            pass
+        elif wrapped is not None:
+            key = datakeys.unwrap(self._cipher, ref, wrapped)
+        else:
+            key = datakeys.new_data_key()
+            new_key = datakeys.wrap(self._cipher, ref, key)
+        closed = datakeys.closed_at(data)
+        destroyed = datakeys.is_destroyed(data)
+        return {
+            "key": k.request_key(ref),
+            "name": f"request {ref}",
+            "expect": change.expected_version,
+            "field": "doc",
+            "value": datakeys.seal_document(ref, data, key),
+            "ref": ref,
+            "state": _state(data),
+            "requester": str(data.get("requester", "")),
+            "dkey_was": wrapped if key is not None and not new_key else "",
+            "dkey_new": new_key,
+            "closed": "" if closed is None else _num(closed),
+            "reindex": self._index is not None or destroyed,
+            "subjects": [] if self._index is None or destroyed else self._index.of_request(data),
+        }
+
+    def _plan(self, work: UnitOfWork, wrapped: dict[str, str]) -> dict[str, Any]:
         """The unit of work as the commit script reads it, every value sealed; floats travel
         as ``repr`` strings so that they are stored exactly."""
         c = self._cipher
@@ -780,19 +876,7 @@ class RedisStore:
             }
             for s in work.sessions
         ]
-        docs += [
-            {
-                "key": k.request_key(r.key),
-                "name": f"request {r.key}",
-                "expect": r.expected_version,
-                "field": "doc",
-                "value": seal_request(c, r.key, r.data),
-                "ref": r.key,
-                "state": _state(r.data),
-                "requester": str(r.data.get("requester", "")),
-            }
-            for r in work.requests
-        ]
+        docs += [self._request_doc(r, wrapped.get(r.key)) for r in work.requests]
         ids = [e.id for e in work.outbox]
         if len(set(ids)) != len(ids):
             raise StoreError("outbox entry ids must be unique within a unit of work")
@@ -800,6 +884,11 @@ class RedisStore:
             "by_state": k.REQUESTS_BY_STATE,
             "by_requester": k.REQUESTS_BY_REQUESTER,
             "audit_of": k.AUDIT_BY_REF,
+            "data_keys": k.DATA_KEYS,
+            "closed": k.CLOSED,
+            "subject": k.SUBJECT_PREFIX,
+            "subjects_of": k.SUBJECTS_OF_PREFIX,
+            "shred": list(work.shred),
             "docs": docs,
             "cancel": [{"key": k.job_key(i), "id": i} for i in work.cancel],
             "schedule": [
@@ -983,25 +1072,42 @@ class RedisStore:
 
     async def create_request(self, ref: str, data: Document) -> None:
         """Insert at version 1; ``AlreadyExists`` if taken."""
-        doc = seal_request(self._cipher, ref, data)
-        keys = [k.request_key(ref), k.REQUEST_INDEX, k.REQUEST_STATES]
-        args = [doc, ref, _state(data), str(data.get("requester", "")), *INDEX_PREFIXES]
-        if not await self._create(keys=keys, args=args):
-            raise AlreadyExists(f"request {ref} already exists")
+        try:
+            await self.commit(UnitOfWork(requests=[Change(ref, data, 0)]))
+        except Conflict:
+            raise AlreadyExists(f"request {ref} already exists") from None
 
     async def get_request(self, ref: str) -> Versioned | None:
         """The request and its version, or None."""
-        doc, version = await self._redis.hmget(k.request_key(ref), ["doc", "version"])
-        if doc is None or version is None:
-            return None
-        return Versioned(open_request(self._cipher, ref, _s(doc)), int(version))
+        found = await self._read_requests([ref])
+        return found[0] if found else None
+
+    async def _read_requests(self, refs: list[str]) -> list[Versioned]:
+        """Documents with their data keys, read in one transaction (never a document from
+        before a destruction with the key gone after it)."""
+        if not refs:
+            return []
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for ref in refs:
+                pipe.hmget(k.request_key(ref), ["doc", "version"])
+            pipe.hmget(k.DATA_KEYS, refs)
+            *rows, wrapped = await pipe.execute()
+        return [
+            Versioned(
+                datakeys.open_document(self._cipher, ref, _s(doc), None if w is None else _s(w)),
+                int(version),
+            )
+            for ref, (doc, version), w in zip(refs, rows, wrapped, strict=True)
+            if doc is not None and version is not None
+        ]
 
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set in one script."""
-        doc = seal_request(self._cipher, ref, data)
-        requester = str(data.get("requester", ""))
-        args = [str(expected_version), doc, ref, _state(data), requester, *INDEX_PREFIXES]
-        return bool(await self._update(keys=[k.request_key(ref), k.REQUEST_STATES], args=args))
+        try:
+            await self.commit(UnitOfWork(requests=[Change(ref, data, expected_version)]))
+        except Conflict:
+            return False
+        return True
 
     async def list_requests(
         self,
@@ -1012,16 +1118,16 @@ class RedisStore:
     ) -> list[Versioned]:
         """Requests in reference order. A filter on ``requester`` or ``states`` reads only the
         matching references from their sets; with neither, every reference is listed."""
-        refs = await self._matching(exclude_states, states, requester)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for ref in refs:
-                pipe.hmget(k.request_key(ref), ["doc", "version"])
-            rows = await pipe.execute()
-        return [
-            Versioned(open_request(self._cipher, ref, doc), int(version))
-            for ref, (doc, version) in zip(refs, rows, strict=True)
-            if doc is not None
-        ]
+        return await self._read_requests(await self._matching(exclude_states, states, requester))
+
+    async def closed_before(self, cutoff: float) -> list[str]:
+        """Ended requests still holding data, from the sorted set by closure time."""
+        found = await self._redis.zrangebyscore(k.CLOSED, "-inf", cutoff)
+        return [_s(cast(Text, ref)) for ref in found]
+
+    async def find_subject(self, digest: str) -> list[str]:
+        """References indexed under ``digest``."""
+        return sorted(map(_s, await self._redis.smembers(k.SUBJECT_PREFIX + digest)))
 
     async def _matching(
         self, exclude: Collection[str], states: Collection[str] | None, requester: str | None
@@ -1249,13 +1355,22 @@ class RedisStore:
         return count
 
     async def _reencrypt_requests(self) -> int:
+        """Data keys re-wrapped with the newest service key; requests sealed under a service
+        key (before data keys) moved under a data key of their own."""
         count = 0
+        wrapped = {_s(r): _s(w) for r, w in (await self._redis.hgetall(k.DATA_KEYS)).items()}
+        for ref, old in wrapped.items():
+            count += await self._swap(
+                k.DATA_KEYS, ref, old, datakeys.rewrap(self._cipher, ref, old)
+            )
         for ref in map(_s, await self._redis.smembers(k.REQUEST_INDEX)):
-            name = k.request_key(ref)
-            old = await self._redis.hget(name, "doc")
-            if old:
-                new = reseal_request(self._cipher, ref, _s(old))
-                count += await self._swap(name, "doc", _s(old), new)
+            doc = None if ref in wrapped else await self._redis.hget(k.request_key(ref), "doc")
+            if doc and datakeys.sealed_with_service_key(self._cipher, _s(doc)):
+                stored = await self.get_request(ref)
+                if stored is not None and await self.update_request(
+                    ref, stored.data, stored.version
+                ):
+                    count += 1
         return count
 
     async def _reencrypt_jobs(self) -> int:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from store import datakeys
 from store import keys as k
 from store.audit import make_entry
 from store.base import (
@@ -45,6 +46,7 @@ from store.base import (
     UnitOfWork,
     Versioned,
 )
+from store.blind_index import BlindIndex
 from store.crypto import (
     INBOX_EVENT,
     INBOX_FIELD,
@@ -52,14 +54,11 @@ from store.crypto import (
     open_console,
     open_job_payload,
     open_outgoing,
-    open_request,
     open_session,
-    reseal_request,
     reseal_session,
     seal_console,
     seal_job_payload,
     seal_outgoing,
-    seal_request,
     seal_session,
 )
 from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
@@ -115,7 +114,17 @@ CREATE TABLE IF NOT EXISTS {k.T_CONSOLE} (
 CREATE TABLE IF NOT EXISTS {k.T_DEAD_OUTBOX} (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, recipient TEXT NOT NULL, payload TEXT NOT NULL,
     due_at REAL NOT NULL, attempts INTEGER NOT NULL, lease TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_DATA_KEYS} (ref TEXT PRIMARY KEY, wrapped TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {k.T_SUBJECTS} (
+    digest TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (digest, ref));
+CREATE INDEX IF NOT EXISTS {k.T_SUBJECTS}_ref ON {k.T_SUBJECTS} (ref);
+CREATE TABLE IF NOT EXISTS {k.T_CLOSED} (ref TEXT PRIMARY KEY, closed_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS {k.T_CLOSED}_at ON {k.T_CLOSED} (closed_at);
 """
+REQUEST_WITH_KEY = (
+    f"SELECT r.ref, r.doc, r.version, d.wrapped FROM {k.T_REQUESTS} r "
+    f"LEFT JOIN {k.T_DATA_KEYS} d ON d.ref = r.ref"
+)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -141,6 +150,20 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN expires_at REAL")
 
 
+def _index_closed(conn: sqlite3.Connection) -> None:
+    """Files older than retention: index the requests that already ended."""
+    sql = (
+        f"SELECT ref, doc FROM {k.T_REQUESTS} WHERE json_extract(doc, '$.closed_at') IS NOT NULL"
+        " OR json_extract(doc, '$.withdrawn_at') IS NOT NULL"
+    )
+    rows = []
+    for ref, doc in conn.execute(sql).fetchall():
+        closed = datakeys.closed_at(json.loads(doc))
+        if closed is not None:
+            rows.append((ref, closed))
+    conn.executemany(f"INSERT OR REPLACE INTO {k.T_CLOSED} VALUES (?, ?)", rows)
+
+
 def _audit(row: sqlite3.Row) -> AuditEntry:
     return AuditEntry(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7])
 
@@ -152,11 +175,13 @@ class SqliteStore:
         self,
         path: Path,
         cipher: Cipher,
+        index: BlindIndex | None = None,
         lifetimes: Lifetimes = DEFAULT_LIFETIMES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._path = path
         self._cipher = cipher
+        self._index = index
         self._lifetimes = lifetimes
         self._clock = clock
         self._executor: ThreadPoolExecutor | None = None
@@ -232,8 +257,14 @@ class SqliteStore:
         # a lost decision or audit entry matters far more than the few writes per minute cost.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        # Deleted rows (a destroyed data key above all) are overwritten, not left in free pages.
+        conn.execute("PRAGMA secure_delete=ON")
+        exists = f"SELECT 1 FROM sqlite_master WHERE type='table' AND name='{k.T_CLOSED}'"
+        indexed = conn.execute(exists).fetchone() is not None
         conn.executescript(SCHEMA)
         _migrate(conn)
+        if not indexed:
+            _index_closed(conn)
         return conn
 
     async def open(self) -> None:
@@ -334,34 +365,27 @@ class SqliteStore:
 
     async def create_request(self, ref: str, data: Document) -> None:
         """Insert at version 1; ``AlreadyExists`` if taken."""
-        doc = seal_request(self._cipher, ref, data)
-        sql = (
-            f"INSERT INTO {k.T_REQUESTS} (ref, version, doc, state, requester) "
-            "VALUES (?, 1, ?, ?, ?)"
-        )
-        state, requester = str(data.get("state", "")), str(data.get("requester", ""))
         try:
-            await self._tx(lambda c: c.execute(sql, (ref, doc, state, requester)))
-        except sqlite3.IntegrityError:
+            await self.commit(UnitOfWork(requests=[Change(ref, data, 0)]))
+        except Conflict:
             raise AlreadyExists(f"request {ref} already exists") from None
 
     async def get_request(self, ref: str) -> Versioned | None:
         """The request and its version, or None."""
-        sql = f"SELECT doc, version FROM {k.T_REQUESTS} WHERE ref=?"
+        sql = f"{REQUEST_WITH_KEY} WHERE r.ref=?"
         row = await self._run(lambda c: c.execute(sql, (ref,)).fetchone())
-        if row is None:
-            return None
-        return Versioned(open_request(self._cipher, ref, row[0]), row[1])
+        return None if row is None else self._versioned(row)
+
+    def _versioned(self, row: sqlite3.Row) -> Versioned:
+        return Versioned(datakeys.open_document(self._cipher, row[0], row[1], row[3]), row[2])
 
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set on the version column."""
-        doc = seal_request(self._cipher, ref, data)
-        sql = (
-            f"UPDATE {k.T_REQUESTS} SET doc=?, state=?, version=version+1 WHERE ref=? AND version=?"
-        )
-        state = str(data.get("state", ""))
-        cursor = await self._tx(lambda c: c.execute(sql, (doc, state, ref, expected_version)))
-        return cursor.rowcount == 1
+        try:
+            await self.commit(UnitOfWork(requests=[Change(ref, data, expected_version)]))
+        except Conflict:
+            return False
+        return True
 
     async def list_requests(
         self,
@@ -384,9 +408,19 @@ class SqliteStore:
             clauses.append(f"(state IS NULL OR state NOT IN ({marks}))")
             args += list(exclude_states)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT ref, doc, version FROM {k.T_REQUESTS} {where} ORDER BY ref"
+        sql = f"{REQUEST_WITH_KEY} {where} ORDER BY r.ref"
         rows = await self._run(lambda c: c.execute(sql, args).fetchall())
-        return [Versioned(open_request(self._cipher, r[0], r[1]), r[2]) for r in rows]
+        return [self._versioned(r) for r in rows]
+
+    async def closed_before(self, cutoff: float) -> list[str]:
+        """Ended requests still holding data, by the indexed closure time."""
+        sql = f"SELECT ref FROM {k.T_CLOSED} WHERE closed_at <= ? ORDER BY closed_at, ref"
+        return [r[0] for r in await self._run(lambda c: c.execute(sql, (cutoff,)).fetchall())]
+
+    async def find_subject(self, digest: str) -> list[str]:
+        """References indexed under ``digest``."""
+        sql = f"SELECT ref FROM {k.T_SUBJECTS} WHERE digest=? ORDER BY ref"
+        return [r[0] for r in await self._run(lambda c: c.execute(sql, (digest,)).fetchall())]
 
     async def next_reference_number(self, prefix: str, year: int) -> int:
         """Allocate with an UPSERT … RETURNING inside a write transaction."""
@@ -461,10 +495,14 @@ class SqliteStore:
         """Everything in one BEGIN IMMEDIATE transaction; ``Conflict`` rolls it all back."""
         sealed = _Sealed(
             sessions=[(c, seal_session(self._cipher, c.key, c.data)) for c in work.sessions],
-            requests=[(c, seal_request(self._cipher, c.key, c.data)) for c in work.requests],
             outbox=[(e, seal_outgoing(self._cipher, e.id, e.payload)) for e in work.outbox],
         )
-        return await self._tx(lambda c: self._commit(c, work, sealed))
+        committed = await self._tx(lambda c: self._commit(c, work, sealed))
+        if work.shred:
+            # The WAL still holds the pages as they were, data keys included: copy it back
+            # into the file (where secure_delete zeroed them) and empty it.
+            await self._run(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+        return committed
 
     def _commit(self, conn: sqlite3.Connection, work: UnitOfWork, sealed: _Sealed) -> Committed:
         if work.done is not None:
@@ -474,8 +512,11 @@ class SqliteStore:
         expires = self._expires(self._lifetimes.session_idle)
         for change, token in sealed.sessions:
             _write_session(conn, change, token, expires)
-        for change, doc in sealed.requests:
-            _write_request(conn, change, doc)
+        for ref in work.shred:
+            _shred(conn, ref)
+        for change in work.requests:
+            _write_request(conn, change, self._seal_request(conn, change))
+            self._index_request(conn, change)
         for job_id in work.cancel:
             conn.execute(f"DELETE FROM {k.T_JOBS} WHERE id=?", (job_id,))
         for job in work.schedule:
@@ -483,6 +524,38 @@ class SqliteStore:
         fast = _enqueue(conn, sealed.outbox)
         self._append_all(conn, work.audit)
         return Committed(fast=fast)
+
+    def _seal_request(self, conn: sqlite3.Connection, change: Change) -> str:
+        """The request sealed under its data key, read inside the transaction (a new request,
+        or one written before data keys, gets a new key here)."""
+        ref = change.key
+        if not datakeys.needs_key(change.data):
+            return datakeys.seal_document(ref, change.data, None)
+        sql = f"SELECT wrapped FROM {k.T_DATA_KEYS} WHERE ref=?"
+        row = conn.execute(sql, (ref,)).fetchone()
+        if row is not None:
+            key = datakeys.unwrap(self._cipher, ref, row[0])
+        else:
+            key = datakeys.new_data_key()
+            wrapped = datakeys.wrap(self._cipher, ref, key)
+            insert = f"INSERT INTO {k.T_DATA_KEYS} (ref, wrapped) VALUES (?, ?)"
+            conn.execute(insert, (ref, wrapped))
+        return datakeys.seal_document(ref, change.data, key)
+
+    def _index_request(self, conn: sqlite3.Connection, change: Change) -> None:
+        """The subject index and the index of closed requests, in step with the document."""
+        ref = change.key
+        if self._index is not None or datakeys.is_destroyed(change.data):
+            conn.execute(f"DELETE FROM {k.T_SUBJECTS} WHERE ref=?", (ref,))
+        if self._index is not None and not datakeys.is_destroyed(change.data):
+            rows = [(digest, ref) for digest in self._index.of_request(change.data)]
+            conn.executemany(f"INSERT OR IGNORE INTO {k.T_SUBJECTS} VALUES (?, ?)", rows)
+        closed = datakeys.closed_at(change.data)
+        if closed is None:
+            conn.execute(f"DELETE FROM {k.T_CLOSED} WHERE ref=?", (ref,))
+        else:
+            sql = f"INSERT OR REPLACE INTO {k.T_CLOSED} (ref, closed_at) VALUES (?, ?)"
+            conn.execute(sql, (ref, closed))
 
     def _append_all(self, conn: sqlite3.Connection, drafts: list[AuditDraft]) -> None:
         for draft in drafts:
@@ -702,15 +775,34 @@ class SqliteStore:
             if new is not None:
                 conn.execute(f"UPDATE {k.T_SESSIONS} SET token=? WHERE key=?", (new, key))
                 count += 1
-        for ref, doc in conn.execute(f"SELECT ref, doc FROM {k.T_REQUESTS}").fetchall():
-            new = reseal_request(self._cipher, ref, doc)
-            if new is not None:
-                conn.execute(f"UPDATE {k.T_REQUESTS} SET doc=? WHERE ref=?", (new, ref))
-                count += 1
+        count += self._rewrap_data_keys(conn)
         for table in (k.T_OUTBOX, k.T_DEAD_OUTBOX):
             count += self._reseal_outbox(conn, table)
         for table in (k.T_JOBS, k.T_DEAD_JOBS):
             count += self._reseal_inbox(conn, table)
+        return count
+
+    def _rewrap_data_keys(self, conn: sqlite3.Connection) -> int:
+        """Data keys re-wrapped with the newest service key; requests still sealed under a
+        service key (written before data keys) moved under a data key of their own."""
+        count = 0
+        for ref, wrapped in conn.execute(f"SELECT ref, wrapped FROM {k.T_DATA_KEYS}").fetchall():
+            new = datakeys.rewrap(self._cipher, ref, wrapped)
+            if new is not None:
+                conn.execute(f"UPDATE {k.T_DATA_KEYS} SET wrapped=? WHERE ref=?", (new, ref))
+                count += 1
+        legacy = (
+            f"SELECT r.ref, r.doc FROM {k.T_REQUESTS} r WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {k.T_DATA_KEYS} d WHERE d.ref = r.ref)"
+        )
+        for ref, doc in conn.execute(legacy).fetchall():
+            if datakeys.sealed_with_service_key(self._cipher, doc):
+                data = datakeys.open_document(self._cipher, ref, doc, None)
+                change = Change(ref, data, 0)
+                sealed = self._seal_request(conn, change)
+                conn.execute(f"UPDATE {k.T_REQUESTS} SET doc=? WHERE ref=?", (sealed, ref))
+                self._index_request(conn, change)  # older requests join the subject index
+                count += 1
         return count
 
     def _reseal_outbox(self, conn: sqlite3.Connection, table: str) -> int:
@@ -785,7 +877,6 @@ class _Sealed:
     """A unit of work's encrypted values, sealed on the event loop before the transaction."""
 
     sessions: list[tuple[Change, str]]
-    requests: list[tuple[Change, str]]
     outbox: list[tuple[Outgoing, str]]
 
 
@@ -820,6 +911,14 @@ def _write_request(conn: sqlite3.Connection, change: Change, doc: str) -> None:
     sql = f"UPDATE {k.T_REQUESTS} SET doc=?, state=?, version=version+1 WHERE ref=? AND version=?"
     if conn.execute(sql, (doc, state, change.key, change.expected_version)).rowcount != 1:
         raise Conflict(f"request {change.key} changed since it was read")
+
+
+def _shred(conn: sqlite3.Connection, ref: str) -> None:
+    """Destroy a request's data key and its subject-index entries (secure_delete overwrites
+    them in the file)."""
+    conn.execute(f"DELETE FROM {k.T_DATA_KEYS} WHERE ref=?", (ref,))
+    conn.execute(f"DELETE FROM {k.T_SUBJECTS} WHERE ref=?", (ref,))
+    conn.execute(f"DELETE FROM {k.T_CLOSED} WHERE ref=?", (ref,))
 
 
 def _schedule(conn: sqlite3.Connection, job: Job) -> None:

@@ -15,6 +15,7 @@ import redis
 from store import keys as k
 from store.audit import make_entry
 from store.base import AuditEntry, Store
+from store.blind_index import BlindIndex
 from store.crypto import Cipher, generate_key
 from store.factory import open_store
 
@@ -149,8 +150,8 @@ class Backend:
         self.name, self.url, self.raw = name, url, raw
         self._opened: list[Store] = []
 
-    async def open(self, cipher: Cipher | None = None) -> Store:
-        store = open_store(self.url, cipher or Cipher.from_strings([KEY_A]))
+    async def open(self, cipher: Cipher | None = None, index: BlindIndex | None = None) -> Store:
+        store = open_store(self.url, cipher or Cipher.from_strings([KEY_A]), index)
         await store.open()
         self._opened.append(store)
         return store
