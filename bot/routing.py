@@ -203,6 +203,15 @@ class Router:
         by_context = {context: action for action, context in DECISIONS.items()}
         action = by_context.get(inbound.form_context, "")
         note = _single(inbound.form.get("note", ""))
+        values = dict(inbound.form)
+        if action in (ActionId.SPOC_APPROVE, ActionId.SPOC_DECLINE):
+            await self._request_call(
+                unit,
+                inbound.form_ref,
+                actor,
+                lambda r, o: self.s.lifecycle.decide(r, o, action, values, self._lifecycle(unit)),
+            )
+            return
         await self._request_call(
             unit,
             inbound.form_ref,

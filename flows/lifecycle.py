@@ -36,12 +36,13 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from flows import cards, jobs
+from flows import cards, decision, jobs
 from flows.context import LifecycleContext as LifecycleContext
 from flows.directory import Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
+from flows.forms import INFO_REQUIRED
 from flows.ids import DECISIONS, REQUESTER_ACTIONS, SPOC_ACTIONS, ActionId, FormId
-from flows.messages import Form, FormField, Message, Text, ToOfficer, ToSpocChannel
+from flows.messages import Choice, Form, FormField, Message, Text, ToOfficer, ToSpocChannel
 from flows.request import InfoExchange, Request
 from flows.states import DECIDABLE, FINAL, FORM_DUE, OPEN, RequestState
 from flows.states import STATES as STATES
@@ -216,8 +217,8 @@ class RequestFlow:
         handlers: dict[str, _ActionHandler] = {
             ActionId.SPOC_ACK: self._acknowledge,
             ActionId.SPOC_DETAILS: self._details,
-            ActionId.SPOC_APPROVE: self._decide,
-            ActionId.SPOC_DECLINE: self._decide,
+            ActionId.SPOC_APPROVE: self._decide_note,
+            ActionId.SPOC_DECLINE: self._decide_note,
             ActionId.SPOC_ASK: self._ask,
             ActionId.WITHDRAW: self._withdraw,
             ActionId.ANSWER: self._answer,
@@ -231,7 +232,22 @@ class RequestFlow:
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
-        return Step(request, [_decision_form(request, DECISIONS[action])])
+        return Step(request, [_decision_form(request, DECISIONS[action], ctx=ctx)])
+
+    def decide(
+        self,
+        request: Request,
+        actor: Officer,
+        action: str,
+        values: Mapping[str, str | list[str]],
+        ctx: LifecycleContext,
+    ) -> Step:
+        """An approve or decline form sent back: validated item by item (``flows.decision``);
+        with errors the form comes back with what was typed, otherwise the decision is made."""
+        refusal = self._refusal(request, actor, action, ctx)
+        if refusal is not None:
+            return refusal
+        return self._decide(request, actor, action, ctx, values)
 
     def retro_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
         """The retrospective form, pre-filled from the request, for the requester only."""
@@ -381,11 +397,27 @@ class RequestFlow:
         )
         return Step(request, [Text(_DETAILS_SENT)], [private, audit])
 
-    def _decide(
+    def _decide_note(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
-        if not note:
-            return Step(request, [_decision_form(request, DECISIONS[action], _NOTE_NEEDED)])
+        return self._decide(request, actor, action, ctx, {"note": note})
+
+    def _decide(
+        self,
+        request: Request,
+        actor: Officer,
+        action: str,
+        ctx: LifecycleContext,
+        values: Mapping[str, str | list[str]],
+    ) -> Step:
+        context: decision.DecisionContext = (
+            "approve" if action == ActionId.SPOC_APPROVE else "decline"
+        )
+        shown = decision.items(context, _requested(request), ctx.policy.decision)
+        made, errors = decision.validate(context, shown, values, ctx.policy.decision)
+        if made is None:
+            form = decision.form(request.ref, context, shown, ctx.policy.decision, values, errors)
+            return Step(request, [form])
         trigger, outcome = (
             ("approve", "approved") if action == ActionId.SPOC_APPROVE else ("decline", "declined")
         )
@@ -395,7 +427,8 @@ class RequestFlow:
             outcome=outcome,
             decided_by=actor.id,
             decided_at=ctx.now,
-            decision_note=note,
+            decision_note=made.note,
+            decision=made,
             acknowledged_by=request.acknowledged_by or actor.id,
             acknowledged_at=request.acknowledged_at or ctx.now,
         )
@@ -404,7 +437,11 @@ class RequestFlow:
             *_cancel_response_jobs(request),
             Send(ToSpocChannel(), cards.spoc_card(new, ctx.directory, ctx)),
             Send(ToOfficer(new.requester), cards.outcome_card(new, ctx.directory, ctx)),
-            Audit(f"request.{outcome}", new.ref, {"state": new.state, "by": actor.id}),
+            Audit(
+                f"request.{outcome}",
+                new.ref,
+                {"state": new.state, "by": actor.id, **_decision_keys(made)},
+            ),
             *form_effects,
         ]
         reply = Text(f"Recorded: {new.ref} {outcome}. The requester has been told privately.")
@@ -555,10 +592,6 @@ class RequestFlow:
 
 # --- helpers ---------------------------------------------------------------------------------
 
-_NOTE_NEEDED = (
-    "A decision needs a note: what was disclosed and on what basis, or why the request is "
-    "declined. Nothing has been recorded yet."
-)
 _QUESTION_NEEDED = "Write the question you want to ask the requester."
 _DECISION_LABELS = {
     "approve": "What is being disclosed, and on what basis",
@@ -567,8 +600,37 @@ _DECISION_LABELS = {
 }
 
 
-def _decision_form(request: Request, context: str, error: str = "") -> Form:
-    """The note form for approve, decline or ask; ``error`` when a note was sent empty."""
+def _decision_keys(made: decision.Decision) -> dict[str, Any]:
+    """The option keys of a decision (never its free text) for the audit entry."""
+    keys = made.model_dump(
+        include={
+            "power",
+            "public_interest",
+            "article8",
+            "minimum",
+            "facts",
+            "originator",
+            "inform_subject",
+            "decline_reason",
+        }
+    )
+    return {k: v for k, v in keys.items() if v}
+
+
+def _requested(request: Request) -> tuple[Choice, ...]:
+    asked = request.answers.get("info_required")
+    return decision.requested_choices(asked if isinstance(asked, list) else [], INFO_REQUIRED)
+
+
+def _decision_form(
+    request: Request, context: str, error: str = "", ctx: LifecycleContext | None = None
+) -> Form:
+    """The structured form for approve or decline (``flows.decision``), the note form for ask;
+    ``error`` when a question was sent empty."""
+    if context in ("approve", "decline") and ctx is not None:
+        decided: decision.DecisionContext = "approve" if context == "approve" else "decline"
+        shown = decision.items(decided, _requested(request), ctx.policy.decision)
+        return decision.form(request.ref, decided, shown, ctx.policy.decision)
     note = FormField(key="note", label=_DECISION_LABELS[context], kind="long_text", error=error)
     return Form(
         form_id=FormId.DECISION,

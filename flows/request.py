@@ -1,7 +1,8 @@
 """The request record: one urgent request from submission to close.
 
-Personal data lives only in ``answers``, ``decision_note``, ``info`` and ``retro``; the store
-seals exactly these keys (``store.keys.SEALED_KEYS``). Everything else is ids, states, times.
+Personal data lives only in ``answers``, ``decision``, ``decision_note``, ``info`` and ``retro``;
+the store seals exactly these keys (``store.keys.SEALED_KEYS``). Everything else is ids, states,
+times.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from flows.decision import Decision
 
 Outcome = Literal["approved", "declined"]
 
@@ -42,7 +45,8 @@ class Request(BaseModel):
     outcome: Outcome | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
-    decision_note: str | None = None
+    decision_note: str | None = None  # the note; records from before ``decision`` have only it
+    decision: Decision | None = None
     info: list[InfoExchange] = Field(default_factory=list)
     response_due_at: datetime
     retro_due_at: datetime | None = None
