@@ -77,7 +77,8 @@ async def test_the_whole_night(night: Night) -> None:
     updated = [
         m for _, m in night.sender.updates if isinstance(m, Card) and m.card_id == f"spoc:{ref}"
     ]
-    assert updated and not updated[-1].actions and "approved" in updated[-1].status.lower()
+    assert updated and "approved" in updated[-1].status.lower()
+    assert [a.action_id for a in updated[-1].actions] == ["record:open"]
     assert "approved" in texts(night.sender.inbox("amara.okafor")).lower()
 
     before = len(night.sender.inbox("amara.okafor"))

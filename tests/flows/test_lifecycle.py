@@ -179,7 +179,7 @@ def test_approve_with_a_note_from_paged() -> None:
     assert request.retro_due_at == FRIDAY_10PM + 72 * HOUR
     step = world.steps[-1]
     (card,) = cards_of(to_channel(step.effects), f"spoc:{REF}")
-    assert not card.actions
+    assert [a.action_id for a in card.actions] == ["record:open"], "no decision buttons left"
     assert card.status == "Approved by Alex Penrose, Detective Inspector at 22:05"
     outcome = text_of(to_officer(step.effects, "req"))
     assert "approved" in outcome and "Two cautions" in outcome, "the note goes to the requester"
