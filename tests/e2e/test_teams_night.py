@@ -277,7 +277,8 @@ async def test_the_whole_night_on_teams(night: TeamsNight) -> None:
 
     updates = [c for c in after if c.kind == "update" and c.activity_id == card.activity_id]
     assert updates, "the channel card was updated in place"
-    assert "actions" not in updates[-1].card and "approved" in plain(updates[-1]).lower()
+    assert [d["action"] for d in submits(updates[-1])] == ["record:open"]
+    assert "approved" in plain(updates[-1]).lower()
     told = [c for c in after if c.conversation == night.chat("amara.okafor")]
     assert any("approved" in plain(c).lower() for c in told), "the requester was told"
 
