@@ -166,7 +166,7 @@ ORIGINATOR = (
     Choice("checked", "Checked: the originator confirmed it is accurate and may be disclosed"),
     Choice("pending", "Pending: asked the originator, not yet confirmed"),
 )
-INFORM = (Choice("yes", "Yes"), Choice("no", "No (give the reason)"))
+INFORM = CONFIRM
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ QUESTION = "Is the blade a kitchen knife or something else?"
 ANSWER = "A hunting knife, seen on Tuesday"
 
 
-async def finished_night(night: Night) -> str:
+async def finished_night(
+    night: Night, note: str = "Disclosed: one caution for a bladed article"
+) -> str:
     """Request, a question and its answer, a structured approval, the written form: closed."""
     replies = await night.request("amara.okafor")
     ref = texts(replies).split("Request ")[1].split(" ")[0]
@@ -23,7 +25,7 @@ async def finished_night(night: Night) -> str:
     await night.submit("di.marsh", ask, {"note": QUESTION})
     await night.say("amara.okafor", ANSWER)
     form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
-    await night.submit("di.marsh", form, approval("Disclosed: one caution for a bladed article"))
+    await night.submit("di.marsh", form, approval(note))
     await night.advance(timedelta(hours=1))
     retro = only(await night.click("amara.okafor", "retro:open", ref), Form)
     await night.submit("amara.okafor", retro, _filled(retro))
