@@ -35,7 +35,8 @@ async def finished_night(
 
 
 def _case_file(messages: list[Message], ref: str) -> Card:
-    return only([m for m in messages if isinstance(m, Card) and m.card_id == f"record:{ref}"], Card)
+    [card] = [m for m in messages if isinstance(m, Card) and m.card_id == f"record:{ref}"]
+    return card
 
 
 def _text(card: Card) -> str:

@@ -17,7 +17,8 @@ from tests.decision_values import REASONS_NOT_TOLD, approval, fill_console, slac
 from tests.e2e import test_slack_night as slack
 from tests.e2e import test_teams_night as teams
 from tests.e2e import test_web_night as web
-from tests.e2e.browser import browser
+from tests.e2e.browser import artifact, browser
+from tests.e2e.teams_recorder import Call
 from tests.night import ANSWERS, CANARY_VALUES
 
 if TYPE_CHECKING:
@@ -97,11 +98,11 @@ async def test_case_file_on_slack(night: slack.SlackNight) -> None:
 # --- Teams -------------------------------------------------------------------------------------
 
 
-def _card_text(call: teams.Call) -> str:
+def _card_text(call: Call) -> str:
     return json.dumps(call.card, ensure_ascii=False).replace("\\\\", "\\")
 
 
-def _with_button(calls: list[teams.Call], ref: str) -> teams.Call:
+def _with_button(calls: list[Call], ref: str) -> Call:
     found = [
         c
         for c in calls
@@ -196,7 +197,7 @@ async def test_case_file_on_the_console(console: web.Console) -> None:
     )
     await expect(kellow.locator("#inbox")).to_contain_text(REASONS_NOT_TOLD)
     assert POWER not in await kellow.inner_text("#feed"), "never in the channel"
-    await kellow.screenshot(path=web.artifact("case-file-console.png"), full_page=True)
+    await kellow.screenshot(path=artifact("case-file-console.png"), full_page=True)
     for officer in ("ifan.price", *OUTSIDERS):
         page = await console.page(officer)
         answer = await page.evaluate(_CLICK_RECORD, ref)
