@@ -347,7 +347,9 @@ def _field(
         kind=item.kind,
         choices=item.choices,
         value=value,
-        optional=not _required(item, policy, values) and item.key != "inform_reason",
+        # ``inform_reason`` is required only after a No: platforms cannot express that, so it
+        # is shown optional and checked here.
+        optional=item.key == "inform_reason" or not _required(item, policy, values),
         hint=item.hint,
         error=error,
     )

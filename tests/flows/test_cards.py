@@ -161,3 +161,12 @@ def test_details_name_the_organisation_as_the_card_does() -> None:
     details = _fields(cards.details_message(request, world.directory))
     assert details["On behalf of"] == "Northmoor County Council"
     assert details["Call-back number"] == "01632 960777", "phones as everywhere else"
+
+
+def test_the_ig_digest_opens_the_case_file_of_each_overdue_request() -> None:
+    world = World()
+    overdue = [new_request(ref=f"NHT/{n:02d}/2026", state="retro_overdue") for n in range(1, 8)]
+    card = cards.digest_card([new_request(state="paged"), *overdue], "ig1", world.ctx)
+    assert [(a.action_id, a.value) for a in card.actions] == [
+        ("record:open", f"NHT/{n:02d}/2026") for n in range(1, 6)
+    ], "one button per overdue request, as many as a card holds"
