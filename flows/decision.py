@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -154,6 +154,22 @@ class Decision(BaseModel):
     conditions: str = ""
     decline_reason: str = ""
 
+    def audit_keys(self) -> dict[str, Any]:
+        """The chosen option keys (never free text): what the audit entry may carry."""
+        keys = self.model_dump(include=_OPTION_ITEMS)
+        return {k: v for k, v in keys.items() if v}
+
+
+_OPTION_ITEMS = {
+    "power",
+    "public_interest",
+    "article8",
+    "minimum",
+    "facts",
+    "originator",
+    "inform_subject",
+    "decline_reason",
+}
 
 CONFIRM = (Choice("yes", "Yes"), Choice("no", "No"))
 FACTS = (

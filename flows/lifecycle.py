@@ -232,7 +232,7 @@ class RequestFlow:
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
-        return Step(request, [_decision_form(request, DECISIONS[action], ctx=ctx)])
+        return Step(request, [_decision_form(request, DECISIONS[action], ctx)])
 
     def decide(
         self,
@@ -440,7 +440,7 @@ class RequestFlow:
             Audit(
                 f"request.{outcome}",
                 new.ref,
-                {"state": new.state, "by": actor.id, **_decision_keys(made)},
+                {"state": new.state, "by": actor.id, **made.audit_keys()},
             ),
             *form_effects,
         ]
@@ -465,7 +465,7 @@ class RequestFlow:
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
         if not note:
-            return Step(request, [_decision_form(request, "ask", _QUESTION_NEEDED)])
+            return Step(request, [_question_form(request, _QUESTION_NEEDED)])
         if request.info and request.info[-1].answer is None and request.info[-1].question == note:
             # The same form sent twice (a double click, a card still live): ask once.
             return Step(request, [Text(f"That question about {request.ref} was already sent.")])
@@ -593,28 +593,6 @@ class RequestFlow:
 # --- helpers ---------------------------------------------------------------------------------
 
 _QUESTION_NEEDED = "Write the question you want to ask the requester."
-_DECISION_LABELS = {
-    "approve": "What is being disclosed, and on what basis",
-    "decline": "Why the request is declined",
-    "ask": "Your question for the requester",
-}
-
-
-def _decision_keys(made: decision.Decision) -> dict[str, Any]:
-    """The option keys of a decision (never its free text) for the audit entry."""
-    keys = made.model_dump(
-        include={
-            "power",
-            "public_interest",
-            "article8",
-            "minimum",
-            "facts",
-            "originator",
-            "inform_subject",
-            "decline_reason",
-        }
-    )
-    return {k: v for k, v in keys.items() if v}
 
 
 def _requested(request: Request) -> tuple[Choice, ...]:
@@ -622,23 +600,26 @@ def _requested(request: Request) -> tuple[Choice, ...]:
     return decision.requested_choices(asked if isinstance(asked, list) else [], INFO_REQUIRED)
 
 
-def _decision_form(
-    request: Request, context: str, error: str = "", ctx: LifecycleContext | None = None
-) -> Form:
-    """The structured form for approve or decline (``flows.decision``), the note form for ask;
-    ``error`` when a question was sent empty."""
-    if context in ("approve", "decline") and ctx is not None:
-        decided: decision.DecisionContext = "approve" if context == "approve" else "decline"
-        shown = decision.items(decided, _requested(request), ctx.policy.decision)
-        return decision.form(request.ref, decided, shown, ctx.policy.decision)
-    note = FormField(key="note", label=_DECISION_LABELS[context], kind="long_text", error=error)
+def _decision_form(request: Request, context: str, ctx: LifecycleContext) -> Form:
+    """The form an approve, decline or ask click opens."""
+    if context == "ask":
+        return _question_form(request)
+    decided: decision.DecisionContext = "approve" if context == "approve" else "decline"
+    shown = decision.items(decided, _requested(request), ctx.policy.decision)
+    return decision.form(request.ref, decided, shown, ctx.policy.decision)
+
+
+def _question_form(request: Request, error: str = "") -> Form:
+    """The SPOC's question for the requester; ``error`` when it was sent empty."""
+    label = "Your question for the requester"
+    note = FormField(key="note", label=label, kind="long_text", error=error)
     return Form(
         form_id=FormId.DECISION,
-        title=f"{context.capitalize()} {request.ref}",
+        title=f"Ask {request.ref}",
         ref=request.ref,
         fields=(note,),
-        submit_label={"approve": "Approve", "decline": "Decline", "ask": "Send"}[context],
-        context=context,
+        submit_label="Send",
+        context="ask",
         notification=f"Decision on {request.ref}",
     )
 
