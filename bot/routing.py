@@ -296,7 +296,7 @@ class Router:
         entries = await self.s.store.audit_entries(request.ref)
         rows = [(datetime.fromisoformat(e.at), e.actor, e.action) for e in entries]
         replies, effects = casefile.open_record(
-            request, actor.officer, actor.id, rows, self._lifecycle(unit),
+            request, actor.officer, rows, self._lifecycle(unit),
             in_channel=inbound.in_channel,
         )  # fmt: skip
         unit.reply(*replies)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,7 +90,7 @@ class CaseFile:
         }
 
 
-def may_open(officer: Officer | None, request: Request, directory: Directory, today: Any) -> bool:
+def may_open(officer: Officer | None, request: Request, directory: Directory, today: date) -> bool:
     """The requester, a valid SPOC on the rota, or a valid IG officer."""
     if officer is None:
         return False
@@ -103,7 +103,6 @@ def may_open(officer: Officer | None, request: Request, directory: Directory, to
 def open_record(
     request: Request,
     officer: Officer | None,
-    actor: str,
     audit: Sequence[AuditRow],
     ctx: LifecycleContext,
     *,
@@ -113,7 +112,8 @@ def open_record(
     refusal; audited either way."""
     today = ctx.now.astimezone(ctx.calendar.zone).date()
     if not may_open(officer, request, ctx.directory, today):
-        return [Text(NOT_ALLOWED)], [Audit(REFUSED, request.ref, {"by": actor})]
+        who_asked = {"by": officer.id} if officer else {"reason": "not_in_directory"}
+        return [Text(NOT_ALLOWED)], [Audit(REFUSED, request.ref, who_asked)]
     assert officer is not None
     zone = ctx.calendar.zone
     card = as_card(build(request, ctx.directory, ctx.policy, zone, audit), zone)

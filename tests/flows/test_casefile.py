@@ -65,7 +65,7 @@ def test_an_old_record_shows_its_note() -> None:
 def test_opening_is_private_and_audited_and_a_refusal_is_kind() -> None:
     world = approved()
     replies, effects = casefile.open_record(
-        world.request, DIRECTORY.officer("spoc2"), "spoc2", [], world.ctx, in_channel=True
+        world.request, DIRECTORY.officer("spoc2"), [], world.ctx, in_channel=True
     )
     assert [type(r) for r in replies] == [Text], "in a channel: only a pointer to the DM"
     [send, audit] = effects
@@ -74,7 +74,7 @@ def test_opening_is_private_and_audited_and_a_refusal_is_kind() -> None:
     assert audit == Audit("request.record_opened", REF, {"by": "spoc2"})
 
     replies, effects = casefile.open_record(
-        world.request, DIRECTORY.officer("mgr"), "mgr", [], world.ctx, in_channel=False
+        world.request, DIRECTORY.officer("mgr"), [], world.ctx, in_channel=False
     )
     assert replies == [Text(casefile.NOT_ALLOWED)]
     assert effects == [Audit("request.record_refused", REF, {"by": "mgr"})]
