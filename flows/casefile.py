@@ -266,17 +266,34 @@ def _from_times(request: Request, directory: Directory) -> list[Moment]:
 def as_card(casefile: CaseFile, zone: ZoneInfo) -> Card:
     """The case file as one private card: a field per section, the timeline last."""
     fields = [
-        CardField(s.title, "\n".join(f"{e.label}: {e.value}" for e in s.entries))
+        field
         for s in casefile.sections
+        for field in _fields(s.title, [f"{e.label}: {e.value}" for e in s.entries])
     ]
-    timeline = "\n".join(f"{_at(m.at, zone)}  {m.what}" for m in casefile.timeline)
-    fields.append(CardField("Timeline", timeline or "-"))
+    fields += _fields("Timeline", [f"{_at(m.at, zone)}  {m.what}" for m in casefile.timeline])
     return Card(
         card_id=f"record:{casefile.ref}",
         title=f"{casefile.title} (confidential)",
         fields=tuple(fields),
         notification=f"Case file {casefile.ref}",
     )
+
+
+_FIELD_CHARS = 2500
+"""A card field's text stays under this, so no platform clips it (Slack: 3,000 a section)."""
+
+
+def _fields(title: str, lines: Sequence[str]) -> list[CardField]:
+    """One field for a section, or several when it is long ("… (continued)")."""
+    chunks: list[list[str]] = [[]]
+    for line in lines:
+        if chunks[-1] and sum(len(x) + 1 for x in chunks[-1]) + len(line) > _FIELD_CHARS:
+            chunks.append([])
+        chunks[-1].append(line)
+    return [
+        CardField(title if n == 0 else f"{title} (continued)", "\n".join(chunk) or "-")
+        for n, chunk in enumerate(chunks)
+    ]
 
 
 def as_text(casefile: CaseFile, zone: ZoneInfo) -> str:
