@@ -216,48 +216,44 @@ def _written_form(request: Request, zone: ZoneInfo) -> tuple[Entry, ...]:
 
 # --- the timeline ------------------------------------------------------------------------------
 
-_FROM_TIMES = {
-    "request.submitted",
-    "request.acknowledged",
-    "request.info_requested",
-    "request.info_answered",
-    "request.approved",
-    "request.declined",
-    "request.withdrawn",
-    "request.retro_submitted",
-    "request.closed",
-}
-"""Events the request's own times give (with who did them); other audit entries add to them."""
-
 
 def _timeline(
     request: Request, directory: Directory, audit: Sequence[AuditRow]
 ) -> tuple[Moment, ...]:
-    moments = _from_times(request, directory)
-    for at, actor, action in audit:
-        if action not in _FROM_TIMES:
-            name = SYSTEM if actor == SYSTEM else who(directory, actor)
-            moments.append(Moment(at, event_line(action, name)))
+    """The audit entries in chain order, plus what the request's own times say that the audit
+    does not (a record from before an event was audited); events at the same moment keep the
+    chain's order."""
+    moments = [
+        Moment(at, event_line(action, _name(directory, actor))) for at, actor, action in audit
+    ]
+    audited = {action for _, _, action in audit}
+    moments += [
+        Moment(at, event_line(action, _name(directory, actor)))
+        for at, action, actor in _from_times(request)
+        if action not in audited
+    ]
     return tuple(sorted(moments, key=lambda m: m.at))
 
 
-def _from_times(request: Request, directory: Directory) -> list[Moment]:
-    def by(action: str, officer: str | None) -> str:
-        return event_line(action, who(directory, officer) if officer else SYSTEM)
+def _name(directory: Directory, actor: str | None) -> str:
+    return SYSTEM if actor in (None, SYSTEM) else who(directory, actor)
 
-    found: list[tuple[datetime | None, str]] = [
-        (request.created_at, by("request.submitted", request.requester)),
-        (request.acknowledged_at, by("request.acknowledged", request.acknowledged_by)),
-        (request.withdrawn_at, by("request.withdrawn", request.requester)),
-        (request.retro_submitted_at, by("request.retro_submitted", request.requester)),
-        (request.closed_at, by("request.closed", None)),
+
+def _from_times(request: Request) -> list[tuple[datetime, str, str | None]]:
+    """(when, audit action, who) for each event the request's own fields record."""
+    found: list[tuple[datetime | None, str, str | None]] = [
+        (request.created_at, "request.submitted", request.requester),
+        (request.acknowledged_at, "request.acknowledged", request.acknowledged_by),
+        (request.withdrawn_at, "request.withdrawn", request.requester),
+        (request.retro_submitted_at, "request.retro_submitted", request.requester),
+        (request.closed_at, "request.closed", None),
     ]
     for exchange in request.info:
-        found.append((exchange.asked_at, by("request.info_requested", exchange.asked_by)))
-        found.append((exchange.answered_at, by("request.info_answered", request.requester)))
+        found.append((exchange.asked_at, "request.info_requested", exchange.asked_by))
+        found.append((exchange.answered_at, "request.info_answered", request.requester))
     if request.outcome is not None:
-        found.append((request.decided_at, by(f"request.{request.outcome}", request.decided_by)))
-    return [Moment(at, what) for at, what in found if at is not None]
+        found.append((request.decided_at, f"request.{request.outcome}", request.decided_by))
+    return [(at, action, actor) for at, action, actor in found if at is not None]
 
 
 # --- shown as a card ---------------------------------------------------------------------------

@@ -38,18 +38,24 @@ def test_who_may_open_the_case_file(officer: str, allowed: bool) -> None:
 def test_the_case_file_holds_the_answers_the_decision_and_a_plain_timeline() -> None:
     world = approved()
     request = world.request
-    audit = [(FRIDAY_10PM + timedelta(minutes=1), "spoc1", "request.details_viewed"),
-             (FRIDAY_10PM, "system", "request.paged")]  # fmt: skip
+    audit = [  # in chain order; the approval was not audited (an older record): times give it
+        (FRIDAY_10PM, "req", "request.submitted"),
+        (FRIDAY_10PM, "system", "request.paged"),
+        (FRIDAY_10PM + timedelta(minutes=1), "spoc1", "request.details_viewed"),
+    ]
     record = casefile.build(request, DIRECTORY, world.ctx.policy, CALENDAR.zone, audit)
     text = casefile.as_text(record, CALENDAR.zone)
     assert "Vexmoorland" in text, "every answer"
     assert "Lawful power relied on: Crime and Disorder Act 1998 s115" in text
     assert "Note for the requester: Two cautions, bladed article" in text
     assert "Written form: Not received. Due Mon 23 Nov 2026 22:00" in text
-    times = [m.what for m in record.timeline]
-    assert times[:3] == ["Request sent by Robin Vale, On-call manager", "SPOC paged",
-                         "Details read by Alex Penrose, Detective Inspector"]  # fmt: skip
-    assert times[-1] == "Approved by Alex Penrose, Detective Inspector"
+    assert [m.what for m in record.timeline] == [
+        "Request sent by Robin Vale, On-call manager",
+        "SPOC paged",
+        "Details read by Alex Penrose, Detective Inspector",
+        "Picked up by Alex Penrose, Detective Inspector",
+        "Approved by Alex Penrose, Detective Inspector",
+    ]
     codes = [s for s in STATES if "_" in s]
     assert not any(code in text for code in codes) and "request." not in text, "plain words"
 
