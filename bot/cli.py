@@ -53,9 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     audit.add_argument("--head", help="a head hash saved earlier: it must still be in the chain")
     requests = sub.add_parser("requests", help="requests tools")
-    requests.add_argument("action", choices=["list"])
+    requests.add_argument("action", choices=["list", "show", "export"])
+    requests.add_argument("ref", nargs="?", help="a request reference (show, export)")
     requests.add_argument("--overdue", action="store_true", help="only overdue forms")
-    requests.add_argument("--format", choices=["table", "json"], default="table")
+    requests.add_argument(
+        "--format",
+        choices=["table", "json", "text", "html"],
+        help="list: table|json; show: text|json; export: html|json",
+    )
+    requests.add_argument("--out", help="export: write the evidence pack to this file")
     _retention_parsers(sub)
     keys = sub.add_parser("keys", help="encryption key tools")
     keys.add_argument("action", choices=["generate", "rotate"])
@@ -152,7 +158,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "worker": lambda: asyncio.run(_worker(settings)),
         "directory": lambda: _directory_check(settings),
         "audit": lambda: asyncio.run(_audit(settings, args)),
-        "requests": lambda: asyncio.run(_requests(settings, args.overdue, args.format)),
+        "requests": lambda: asyncio.run(_requests_command(settings, args)),
         "keys": lambda: asyncio.run(_rotate(settings, args.service)),
         "retention": lambda: asyncio.run(_retention(settings, args)),
         "subject": lambda: asyncio.run(_subject(settings, args)),
@@ -293,6 +299,30 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     print(f"audit chain OK ({len(entries)} entries); head {head}")
     print("Keep the head somewhere safe; 'oohbot audit verify --head <it>' detects truncation.")
     return 0
+
+
+_FORMATS = {"list": ("table", "json"), "show": ("text", "json"), "export": ("html", "json")}
+
+
+async def _requests_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import evidence
+
+    allowed = _FORMATS[args.action]
+    fmt = args.format or allowed[0]
+    if fmt not in allowed:
+        return _usage(f"requests {args.action} takes --format {' or '.join(allowed)}")
+    if args.action == "list":
+        return await _requests(settings, args.overdue, fmt)
+    if not args.ref:
+        return _usage(f"requests {args.action} needs a reference, e.g. DPT/17/2026")
+    if args.action == "show":
+        return await evidence.show(settings, args.ref, fmt, _plain_warning)
+    return await evidence.export(settings, args.ref, fmt, args.out, _plain_warning)
+
+
+def _usage(message: str) -> int:
+    print(f"oohbot: {message}", file=sys.stderr)
+    return 2
 
 
 async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.unit import Unit
-from flows import commands, idle, visibility
+from flows import casefile, commands, idle, visibility
 from flows.context import LifecycleContext
 from flows.conversation import ConversationContext, Session, Submission
 from flows.directory import Officer
@@ -59,6 +59,7 @@ class Router:
             ActionId.RETRO_OPEN: self._retro_form,
             FormId.RETRO: self._retro_submit,
             ActionId.TIMELINE: self._timeline,
+            ActionId.RECORD_OPEN: self._record,
             ActionId.WITHDRAW: self._withdraw,
         }
 
@@ -203,6 +204,15 @@ class Router:
         by_context = {context: action for action, context in DECISIONS.items()}
         action = by_context.get(inbound.form_context, "")
         note = _single(inbound.form.get("note", ""))
+        values = dict(inbound.form)
+        if action in (ActionId.SPOC_APPROVE, ActionId.SPOC_DECLINE):
+            await self._request_call(
+                unit,
+                inbound.form_ref,
+                actor,
+                lambda r, o: self.s.lifecycle.decide(r, o, action, values, self._lifecycle(unit)),
+            )
+            return
         await self._request_call(
             unit,
             inbound.form_ref,
@@ -275,6 +285,22 @@ class Router:
         rows = [(datetime.fromisoformat(e.at), e.actor, e.action) for e in entries]
         unit.audit("request.timeline_viewed", ref, {})
         unit.reply(timeline_card(ref, rows, self.s.directory, self._zone))
+
+    async def _record(self, unit: Unit, inbound: Inbound, actor: Actor) -> None:
+        """The case file, privately (``flows.casefile``); every opening is audited."""
+        stored = await self.s.store.get_request(inbound.value)
+        if stored is None:
+            unit.reply(commands.NOT_FOUND)
+            return
+        request = Request.model_validate(stored.data)
+        entries = await self.s.store.audit_entries(request.ref)
+        rows = [(datetime.fromisoformat(e.at), e.actor, e.action) for e in entries]
+        replies, effects = casefile.open_record(
+            request, actor.officer, rows, self._lifecycle(unit),
+            in_channel=inbound.in_channel,
+        )  # fmt: skip
+        unit.reply(*replies)
+        unit.apply(effects, request.ref)
 
     @property
     def _zone(self) -> Any:

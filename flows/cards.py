@@ -140,6 +140,8 @@ def spoc_card(request: Request, directory: Directory, ctx: LifecycleContext) -> 
 
 
 def _spoc_actions(request: Request) -> tuple[Action, ...]:
+    if request.outcome is not None:
+        return (record_button(request.ref),)
     if request.state not in OPEN:
         return ()
     return tuple(Action(a, label, request.ref, style) for a, label, style in SPOC_BUTTONS)
@@ -212,6 +214,11 @@ def _context(request: Request, directory: Directory | None) -> forms.FormContext
     return forms.FormContext(organisations=named)
 
 
+def record_button(ref: str) -> Action:
+    """The button that opens the case file privately (``record:open``, value = reference)."""
+    return Action(ActionId.RECORD_OPEN, "Open the case file", ref)
+
+
 def retro_button(ref: str) -> Action:
     return Action(ActionId.RETRO_OPEN, "Submit the form", ref, "primary")
 
@@ -224,12 +231,12 @@ def outcome_card(request: Request, directory: Directory, ctx: LifecycleContext) 
         CardField("Decision", f"{verb.capitalize()} by {who(directory, request.decided_by)}"),
         CardField("Note from the SPOC", request.decision_note or "-"),
     ]
-    actions: tuple[Action, ...] = ()
+    actions: tuple[Action, ...] = (record_button(request.ref),)
     if request.retro_due_at is not None and request.state in FORM_DUE:
         due = request.retro_due_at
         left = time_left(due, ctx.now)
         fields.append(CardField("Written form due", f"{when(due, zone)} ({left})"))
-        actions = (retro_button(request.ref),)
+        actions = (retro_button(request.ref), record_button(request.ref))
     return Card(
         card_id=f"outcome:{request.ref}",
         title=f"Your request {request.ref} was {verb}",
@@ -353,13 +360,22 @@ def digest_card(requests: Sequence[Request], recipient: str, ctx: LifecycleConte
     for label, states in groups:
         refs = [r.ref for r in requests if r.state in states]
         fields.append(CardField(f"{label}: {len(refs)}", ", ".join(refs) or "-"))
+    # IG reads the overdue ones first: a case-file button for each (a card has room for few).
+    overdue = [r.ref for r in requests if r.state == RequestState.RETRO_OVERDUE]
+    actions = tuple(
+        Action(ActionId.RECORD_OPEN, f"Case file {ref}", ref) for ref in overdue[:_DIGEST_BUTTONS]
+    )
     day = ctx.now.astimezone(zone).strftime("%Y-%m-%d")
     return Card(
         card_id=f"digest:{day}:{recipient}",
         title=f"oohbot daily digest {day}",
         fields=tuple(fields),
+        actions=actions,
         notification="oohbot daily digest",
     )
+
+
+_DIGEST_BUTTONS = 5
 
 
 def channel_text(text: str, ref: str) -> Text:

@@ -36,12 +36,13 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from flows import cards, jobs
+from flows import cards, decision, jobs
 from flows.context import LifecycleContext as LifecycleContext
 from flows.directory import Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
+from flows.forms import INFO_REQUIRED
 from flows.ids import DECISIONS, REQUESTER_ACTIONS, SPOC_ACTIONS, ActionId, FormId
-from flows.messages import Form, FormField, Message, Text, ToOfficer, ToSpocChannel
+from flows.messages import Choice, Form, FormField, Message, Text, ToOfficer, ToSpocChannel
 from flows.request import InfoExchange, Request
 from flows.states import DECIDABLE, FINAL, FORM_DUE, OPEN, RequestState
 from flows.states import STATES as STATES
@@ -216,8 +217,8 @@ class RequestFlow:
         handlers: dict[str, _ActionHandler] = {
             ActionId.SPOC_ACK: self._acknowledge,
             ActionId.SPOC_DETAILS: self._details,
-            ActionId.SPOC_APPROVE: self._decide,
-            ActionId.SPOC_DECLINE: self._decide,
+            ActionId.SPOC_APPROVE: self._decide_note,
+            ActionId.SPOC_DECLINE: self._decide_note,
             ActionId.SPOC_ASK: self._ask,
             ActionId.WITHDRAW: self._withdraw,
             ActionId.ANSWER: self._answer,
@@ -231,7 +232,22 @@ class RequestFlow:
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
-        return Step(request, [_decision_form(request, DECISIONS[action])])
+        return Step(request, [_decision_form(request, DECISIONS[action], ctx)])
+
+    def decide(
+        self,
+        request: Request,
+        actor: Officer,
+        action: str,
+        values: Mapping[str, str | list[str]],
+        ctx: LifecycleContext,
+    ) -> Step:
+        """An approve or decline form sent back: validated item by item (``flows.decision``);
+        with errors the form comes back with what was typed, otherwise the decision is made."""
+        refusal = self._refusal(request, actor, action, ctx)
+        if refusal is not None:
+            return refusal
+        return self._decide(request, actor, action, ctx, values)
 
     def retro_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
         """The retrospective form, pre-filled from the request, for the requester only."""
@@ -381,11 +397,27 @@ class RequestFlow:
         )
         return Step(request, [Text(_DETAILS_SENT)], [private, audit])
 
-    def _decide(
+    def _decide_note(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
-        if not note:
-            return Step(request, [_decision_form(request, DECISIONS[action], _NOTE_NEEDED)])
+        return self._decide(request, actor, action, ctx, {"note": note})
+
+    def _decide(
+        self,
+        request: Request,
+        actor: Officer,
+        action: str,
+        ctx: LifecycleContext,
+        values: Mapping[str, str | list[str]],
+    ) -> Step:
+        context: decision.DecisionContext = (
+            "approve" if action == ActionId.SPOC_APPROVE else "decline"
+        )
+        shown = decision.items(context, _requested(request), ctx.policy.decision)
+        made, errors = decision.validate(context, shown, values, ctx.policy.decision)
+        if made is None:
+            form = decision.form(request.ref, context, shown, ctx.policy.decision, values, errors)
+            return Step(request, [form])
         trigger, outcome = (
             ("approve", "approved") if action == ActionId.SPOC_APPROVE else ("decline", "declined")
         )
@@ -395,7 +427,8 @@ class RequestFlow:
             outcome=outcome,
             decided_by=actor.id,
             decided_at=ctx.now,
-            decision_note=note,
+            decision_note=made.note,
+            decision=made,
             acknowledged_by=request.acknowledged_by or actor.id,
             acknowledged_at=request.acknowledged_at or ctx.now,
         )
@@ -404,7 +437,11 @@ class RequestFlow:
             *_cancel_response_jobs(request),
             Send(ToSpocChannel(), cards.spoc_card(new, ctx.directory, ctx)),
             Send(ToOfficer(new.requester), cards.outcome_card(new, ctx.directory, ctx)),
-            Audit(f"request.{outcome}", new.ref, {"state": new.state, "by": actor.id}),
+            Audit(
+                f"request.{outcome}",
+                new.ref,
+                {"state": new.state, "by": actor.id, **made.audit_keys()},
+            ),
             *form_effects,
         ]
         reply = Text(f"Recorded: {new.ref} {outcome}. The requester has been told privately.")
@@ -428,7 +465,7 @@ class RequestFlow:
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
         if not note:
-            return Step(request, [_decision_form(request, "ask", _QUESTION_NEEDED)])
+            return Step(request, [_question_form(request, _QUESTION_NEEDED)])
         if request.info and request.info[-1].answer is None and request.info[-1].question == note:
             # The same form sent twice (a double click, a card still live): ask once.
             return Step(request, [Text(f"That question about {request.ref} was already sent.")])
@@ -555,28 +592,34 @@ class RequestFlow:
 
 # --- helpers ---------------------------------------------------------------------------------
 
-_NOTE_NEEDED = (
-    "A decision needs a note: what was disclosed and on what basis, or why the request is "
-    "declined. Nothing has been recorded yet."
-)
 _QUESTION_NEEDED = "Write the question you want to ask the requester."
-_DECISION_LABELS = {
-    "approve": "What is being disclosed, and on what basis",
-    "decline": "Why the request is declined",
-    "ask": "Your question for the requester",
-}
 
 
-def _decision_form(request: Request, context: str, error: str = "") -> Form:
-    """The note form for approve, decline or ask; ``error`` when a note was sent empty."""
-    note = FormField(key="note", label=_DECISION_LABELS[context], kind="long_text", error=error)
+def _requested(request: Request) -> tuple[Choice, ...]:
+    asked = request.answers.get("info_required")
+    return decision.requested_choices(asked if isinstance(asked, list) else [], INFO_REQUIRED)
+
+
+def _decision_form(request: Request, context: str, ctx: LifecycleContext) -> Form:
+    """The form an approve, decline or ask click opens."""
+    if context == "ask":
+        return _question_form(request)
+    decided: decision.DecisionContext = "approve" if context == "approve" else "decline"
+    shown = decision.items(decided, _requested(request), ctx.policy.decision)
+    return decision.form(request.ref, decided, shown, ctx.policy.decision)
+
+
+def _question_form(request: Request, error: str = "") -> Form:
+    """The SPOC's question for the requester; ``error`` when it was sent empty."""
+    label = "Your question for the requester"
+    note = FormField(key="note", label=label, kind="long_text", error=error)
     return Form(
         form_id=FormId.DECISION,
-        title=f"{context.capitalize()} {request.ref}",
+        title=f"Ask {request.ref}",
         ref=request.ref,
         fields=(note,),
-        submit_label={"approve": "Approve", "decline": "Decline", "ask": "Send"}[context],
-        context=context,
+        submit_label="Send",
+        context="ask",
         notification=f"Decision on {request.ref}",
     )
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from flows.decision import DecisionPolicy
 from flows.durations import Duration, parse_duration
 
 
@@ -104,3 +105,4 @@ class Policy(_Section):
         Choice(key="statutory_duty", label="Another statutory duty or court order"),
     )
     totp_attempts: int = Field(default=3, ge=1)
+    decision: DecisionPolicy = DecisionPolicy()  # the structured decision (flows.decision)

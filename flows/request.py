@@ -1,7 +1,7 @@
 """The request record: one urgent request from submission to close.
 
-Personal data lives only in ``answers``, ``decision_note``, ``info``, ``retro`` and ``versions``
-(earlier versions kept by corrections); the store seals exactly these keys
+Personal data lives only in ``answers``, ``decision``, ``decision_note``, ``info``, ``retro``
+and ``versions`` (earlier versions kept by corrections); the store seals exactly these keys
 (``store.keys.SEALED_KEYS``) under the request's own data key. Everything else is ids, states,
 times. Once retention destroys the data, ``destroyed_at`` and ``destroyed_rule`` say when and
 under which rule.
@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from flows.decision import Decision
 
 Outcome = Literal["approved", "declined"]
 
@@ -67,7 +69,8 @@ class Request(BaseModel):
     outcome: Outcome | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
-    decision_note: str | None = None
+    decision_note: str | None = None  # the note; records from before ``decision`` have only it
+    decision: Decision | None = None
     info: list[InfoExchange] = Field(default_factory=list)
     response_due_at: datetime
     retro_due_at: datetime | None = None

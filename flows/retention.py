@@ -164,6 +164,7 @@ def destroyed(request: Request, when: Due, now: datetime) -> tuple[Request, Audi
     new = request.model_copy(
         update={
             "answers": {},
+            "decision": None,
             "decision_note": None,
             "info": [],
             "retro": None,

@@ -47,6 +47,8 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "request.closed": ("Closed", False),
     "request.action_refused": ("Action refused", True),
     "request.timeline_viewed": ("Timeline read", True),
+    "request.record_opened": ("Case file opened", True),
+    "request.record_refused": ("Case file refused", True),
 }
 SYSTEM = "system"
 ONE_MINUTE = timedelta(minutes=1)

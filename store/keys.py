@@ -9,7 +9,7 @@ from __future__ import annotations
 # Top-level keys of a request document that hold personal data. The store seals them into one
 # encrypted blob bound to the reference; every other key (ids, states, times) stays readable so
 # operators can list and debug requests without the encryption key. Sessions are sealed whole.
-SEALED_KEYS: tuple[str, ...] = ("answers", "decision_note", "info", "retro", "versions")
+SEALED_KEYS: tuple[str, ...] = ("answers", "decision", "decision_note", "info", "retro", "versions")
 
 # Where the sealed blob sits inside a stored request document.
 SEALED_FIELD = "_sealed"

@@ -16,6 +16,7 @@ from bot.directory import load_directory
 from flows.messages import Form
 from store.crypto import generate_key
 from tests.bot.test_cli import ROOT, oohbot
+from tests.decision_values import approval
 from tests.night import (
     CANARY_VALUES,
     SATURDAY_2AM,
@@ -43,7 +44,7 @@ async def _overdue_night(db: Path, key: str) -> str:
         night = Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender)
         ref = texts(await night.request("amara.okafor")).split("Request ")[1].split(" ")[0]
         form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
-        await night.submit("di.marsh", form, {"note": "Disclosed"})
+        await night.submit("di.marsh", form, approval("Disclosed"))
         await night.advance(timedelta(hours=73))
         return ref
     finally:

@@ -30,6 +30,7 @@ from flows.messages import Form, Message
 from flows.request import Request
 from store.audit import verify
 from store.base import Store
+from tests.decision_values import approval
 from tests.night import SATURDAY_2AM, Night, RecordingSender, last_question, only, texts
 
 REF = re.compile(r"[A-Z]+/\d{2,}/\d{4}")
@@ -191,7 +192,7 @@ async def to_approved(world: World) -> None:
     await to_paged(world)
     ref = await only_ref(world)
     form = only(await world.night.click(SPOC, "spoc:approve", ref), Form)
-    await world.night.submit(SPOC, form, {"note": "Disclosed: one caution, 2019"})
+    await world.night.submit(SPOC, form, approval("Disclosed: one caution, 2019"))
 
 
 async def to_form(world: World) -> None:
@@ -274,7 +275,7 @@ async def op_approve(world: World) -> None:
         SPOC,
         kind="form",
         action=form.form_id,
-        form={"note": "Disclosed: one caution, 2019"},
+        form=approval("Disclosed: one caution, 2019"),
         form_ref=form.ref,
         form_context=form.context,
     )

@@ -23,6 +23,7 @@ from bot.directory import load_directory
 from bot.metrics import Metrics, refresh_store_gauges
 from store.base import Job, Store
 from tests.bot.test_cli import ROOT
+from tests.decision_values import approval
 from tests.night import ANSWERS, SATURDAY_2AM, TIMERS, open_test_store
 
 JSON = dict[str, Any]
@@ -60,7 +61,7 @@ class Console:
             officer,
             kind="form",
             action=form["form_id"],
-            form={"note": "Disclosed: one warning marker"},
+            form=approval("Disclosed: one warning marker"),
             form_ref=form["ref"],
             form_context=form["context"],
         )

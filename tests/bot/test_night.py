@@ -10,6 +10,7 @@ from typing import Any
 from flows.messages import Card, Form, FormField, Message
 from flows.request import Request
 from store.audit import verify
+from tests.decision_values import approval, declining
 from tests.night import ANSWERS, CANARY_VALUES, Night, only, texts
 
 REF = re.compile(r"DPT/\d{2,}/2026")
@@ -71,12 +72,13 @@ async def test_the_whole_night(night: Night) -> None:
 
     form = only(await night.click("ds.kellow", "spoc:approve", ref), Form)
     assert form.form_id == "spoc:decision"
-    await night.submit("ds.kellow", form, {"note": "Disclosed two cautions for a bladed article"})
+    await night.submit("ds.kellow", form, approval("Disclosed two cautions for a bladed article"))
     assert (await _state(night, ref)).outcome == "approved"
     updated = [
         m for _, m in night.sender.updates if isinstance(m, Card) and m.card_id == f"spoc:{ref}"
     ]
-    assert updated and not updated[-1].actions and "approved" in updated[-1].status.lower()
+    assert updated and "approved" in updated[-1].status.lower()
+    assert [a.action_id for a in updated[-1].actions] == ["record:open"]
     assert "approved" in texts(night.sender.inbox("amara.okafor")).lower()
 
     before = len(night.sender.inbox("amara.okafor"))
@@ -144,7 +146,7 @@ async def test_decline_with_reason(night: Night) -> None:
     """protocol-requirements §6.1 / §10.24: a refusal records its reasons."""
     ref = await _submitted(night)
     form = only(await night.click("di.marsh", "spoc:decline", ref), Form)
-    await night.submit("di.marsh", form, {"note": "Threshold for disclosure not met"})
+    await night.submit("di.marsh", form, declining("Threshold for disclosure not met"))
     request = await _state(night, ref)
     assert request.outcome == "declined"
     assert request.decision_note == "Threshold for disclosure not met"
@@ -154,7 +156,7 @@ async def test_decline_with_reason(night: Night) -> None:
 async def test_a_decision_needs_a_note(night: Night) -> None:
     ref = await _submitted(night)
     form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
-    await night.submit("di.marsh", form, {"note": "  "})
+    await night.submit("di.marsh", form, approval("  "))
     assert (await _state(night, ref)).outcome is None
 
 
@@ -176,8 +178,8 @@ async def test_two_spocs_deciding_at_once_one_wins(night: Night) -> None:
     form_a = only(await night.click("di.marsh", "spoc:approve", ref), Form)
     form_b = only(await night.click("ds.kellow", "spoc:decline", ref), Form)
     results = await asyncio.gather(
-        night.submit("di.marsh", form_a, {"note": "Disclosed"}),
-        night.submit("ds.kellow", form_b, {"note": "Not met"}),
+        night.submit("di.marsh", form_a, approval("Disclosed")),
+        night.submit("ds.kellow", form_b, declining("Not met")),
     )
     request = await _state(night, ref)
     assert request.outcome in {"approved", "declined"}
@@ -269,7 +271,7 @@ async def test_logs_carry_no_personal_data(night: Night) -> None:
         ref = await _submitted(night)
         await night.click("di.marsh", "spoc:details", ref)
         form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
-        await night.submit("di.marsh", form, {"note": "Disclosed Zqxjvonkle history"})
+        await night.submit("di.marsh", form, approval("Disclosed Zqxjvonkle history"))
         await night.advance(timedelta(hours=80))
     dumped = repr(logs)
     for value in CANARY_VALUES:
@@ -301,7 +303,7 @@ async def _approved_while_requester_unreachable(night: Night) -> tuple[str, Any]
 
     night.sender.send = failing_send  # type: ignore[method-assign]
     form = only(await night.click("di.marsh", "spoc:approve", ref), Form)
-    await night.submit("di.marsh", form, {"note": "Disclosed"})
+    await night.submit("di.marsh", form, approval("Disclosed"))
     return ref, real_send
 
 

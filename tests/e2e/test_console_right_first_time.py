@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.decision_values import approval, fill_console
 from tests.e2e.axe import assert_accessible
 from tests.e2e.browser import artifact, browser, say
 from tests.e2e.test_web_night import REF, Console, console
@@ -289,7 +290,7 @@ async def test_the_spoc_and_the_manager_get_it_right_first_time(
 
     await card.locator('[data-id="spoc:approve"]').click()
     approve = spoc.locator('#inbox form[data-form-id="spoc:decision"]')
-    await approve.locator('[data-id="decision:note"]').fill("Disclosed: one caution, 2025")
+    await fill_console(approve, approval("Disclosed: one caution, 2025"))
     await approve.locator("button[type=submit]").click()
     await expect(card).to_contain_text("Approved by Dana Marsh")
     await spoc.screenshot(path=artifact(named(viewport, "spoc-approved")))

@@ -25,6 +25,7 @@ from bot.app import WORKER, build_app
 from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
+from tests.decision_values import approval, teams_data
 from tests.e2e import test_slack_night as slack_night
 from tests.e2e import test_teams_night as teams_night
 from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
@@ -227,14 +228,14 @@ async def test_slack_requester_teams_spoc(tmp_path: Path) -> None:
         private = await teams.click_in_channel("di.marsh", teams_night.action(card, "spoc:approve"))
         [form] = [c for c in private if c.conversation == opened.conversation]
         before = len(slack.posts_to(slack_night.dm_of(AMARA_SLACK)))
-        note = {**teams_night.action(form, "spoc:decision"), "decision:note": "Disclosed"}
+        note = {**teams_night.action(form, "spoc:decision"), **teams_data(approval("Disclosed"))}
         after = await teams.submit("di.marsh", note)
         decided = await slack.state(ref)
         assert decided.outcome == "approved" and decided.decision_note == "Disclosed"
 
         updates = [c for c in after if c.kind == "update" and c.activity_id == card.activity_id]
         assert updates and updates[-1].conversation == TEAMS_SPOC_CHANNEL
-        assert "actions" not in updates[-1].card
+        assert "spoc:approve" not in json.dumps(updates[-1].card), "no decision buttons left"
         assert "approved" in teams_night.plain(updates[-1]).lower()
 
         await night.slack_calls.settle(quiet=0.1)

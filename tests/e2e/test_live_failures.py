@@ -26,6 +26,7 @@ import pytest
 import redis
 
 from flows.request import Request
+from tests.decision_values import approval, slack_state
 from tests.e2e.live import (
     SPOC,
     SPOC_CHANNEL,
@@ -283,7 +284,7 @@ async def race_to_approve(slack: Slack, recorder: SlackRecorder, ref: str) -> No
     while len(recorder.of("views.open")) <= opened and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     view = recorder.of("views.open")[-1].params["view"]
-    values = {"decision:note": {"note": {"type": "plain_text_input", "value": "Disclosed"}}}
+    values = slack_state(approval("Disclosed"))
     payload = {
         "type": "view_submission",
         "user": {"id": SPOC, "team_id": TEAM},

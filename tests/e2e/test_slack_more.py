@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.adapters.slack.conftest import signature
+from tests.decision_values import approval, slack_state
 from tests.e2e import test_slack_night as base
 from tests.e2e.slack_recorder import TEAM, Call
 from tests.e2e.test_slack_night import (
@@ -146,7 +147,10 @@ async def test_two_officers_approving_at_once_record_one_decision(night: SlackNi
 
     since = len(night.recorder.calls)
     answers = await asyncio.gather(
-        *(night.submit(user, views[user], _note(notes[user])) for user in (MARSH, KELLOW))
+        *(
+            night.submit(user, views[user], slack_state(approval(notes[user])))
+            for user in (MARSH, KELLOW)
+        )
     )
     calls = await night.settled(since)
 

@@ -27,6 +27,7 @@ from bot.directory import load_directory
 from flows.request import Request
 from store.base import Store
 from tests.adapters.slack.conftest import signature
+from tests.decision_values import for_action, slack_state
 from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder, running_recorder
 from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 from tests.platform_checks import CHECKER
@@ -295,8 +296,9 @@ async def _decide(night: SlackNight, user: str, action: str, ref: str, note: str
     [opened] = [c for c in await night.settled(since) if c.method == "views.open"]
     view = opened.params["view"]
     assert opened.params["trigger_id"] == trigger and view["callback_id"] == "spoc:decision"
-    assert view["blocks"][0]["block_id"] == "decision:note"
-    values = {"decision:note": {"note": {"type": "plain_text_input", "value": note}}}
+    ids = [b.get("block_id") for b in view["blocks"]]
+    assert "decision:note" in ids and all(f"decision:{k}" in ids for k in for_action(action, note))
+    values = slack_state(for_action(action, note))
     since = len(night.recorder.calls)
     answer = await night.submit(user, view, values)
     await night.settled(since)

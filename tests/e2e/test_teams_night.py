@@ -25,6 +25,7 @@ from bot.config import parse_settings
 from bot.directory import load_directory
 from flows.request import Request
 from store.base import Store
+from tests.decision_values import approval, teams_data
 from tests.e2e.teams_recorder import Call, TeamsRecorder
 from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 
@@ -270,13 +271,14 @@ async def test_the_whole_night_on_teams(night: TeamsNight) -> None:
     private = await night.click_in_channel("di.marsh", action(card, "spoc:approve"))
     [form] = [c for c in private if c.conversation == night.chat("di.marsh")]
     assert any(e.get("id") == "decision:note" for e in elements(form.card))
-    decision = {**action(form, "spoc:decision"), "decision:note": f"Disclosed. {INJECTION}"}
+    decision = {**action(form, "spoc:decision"), **teams_data(approval(f"Disclosed. {INJECTION}"))}
     after = await night.submit("di.marsh", decision)
     assert (await state(night, ref)).outcome == "approved"
 
     updates = [c for c in after if c.kind == "update" and c.activity_id == card.activity_id]
     assert updates, "the channel card was updated in place"
-    assert "actions" not in updates[-1].card and "approved" in plain(updates[-1]).lower()
+    assert [d["action"] for d in submits(updates[-1])] == ["record:open"]
+    assert "approved" in plain(updates[-1]).lower()
     told = [c for c in after if c.conversation == night.chat("amara.okafor")]
     assert any("approved" in plain(c).lower() for c in told), "the requester was told"
 
@@ -304,7 +306,7 @@ async def test_unauthorised_card_actions_are_refused(night: TeamsNight) -> None:
         "ref": ref,
         "context": "approve",
         "prefix": "decision",
-        "decision:note": "self-approved",
+        **teams_data(approval("self-approved")),
     }
     await night.submit("amara.okafor", forged)
     assert (await state(night, ref)).outcome is None

@@ -24,6 +24,7 @@ from bot.config import Settings, parse_settings
 from bot.directory import load_directory
 from store.crypto import generate_key, load_cipher
 from store.factory import open_store
+from tests.decision_values import approval, teams_data
 from tests.e2e.teams_recorder import TeamsRecorder
 from tests.e2e.test_teams_night import (
     AAD,
@@ -85,7 +86,9 @@ async def test_a_reminder_after_a_restart_reaches_the_teams_requester(tmp_path: 
             card = spoc_card(first, ref)
             private = await first.click_in_channel("di.marsh", action(card, "spoc:approve"))
             [form] = [c for c in private if c.conversation == first.chat("di.marsh")]
-            await first.submit("di.marsh", {**action(form, "spoc:decision"), "decision:note": "Ok"})
+            await first.submit(
+                "di.marsh", {**action(form, "spoc:decision"), **teams_data(approval("Ok"))}
+            )
             assert (await state(first, ref)).outcome == "approved"
             chat, stopped_at = first.chat(REQUESTER), first.clock.now()
             # the review summary went there too (delivered so that it updates in place)

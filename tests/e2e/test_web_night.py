@@ -24,6 +24,7 @@ from bot.directory import load_directory
 from flows.directory import Officer
 from flows.request import Request
 from store.base import Store
+from tests.decision_values import approval, fill_console
 from tests.e2e.browser import DESKTOP, PHONE, artifact, browser, pick, say, serve
 from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 
@@ -162,14 +163,12 @@ async def test_the_whole_night_in_a_browser(console: Console) -> None:
     assert not any(value in channel_text for value in CANARY_VALUES), "the channel is redacted"
 
     await card.locator('[data-id="spoc:approve"]').click()
-    note = spoc.locator('#inbox [data-id="decision:note"]').last
-    await expect(note).to_be_focused()
-    await note.fill("Disclosed: two cautions for a bladed article <b>not bold</b>")
-    await (
-        spoc.locator('#inbox form[data-form-id="spoc:decision"]')
-        .last.locator("button[type=submit]")
-        .click()
-    )
+    decision = spoc.locator('#inbox form[data-form-id="spoc:decision"]').last
+    first = decision.locator('[data-id="decision:disclosed"] input').first
+    await expect(first).to_be_focused()
+    note = "Disclosed: two cautions for a bladed article <b>not bold</b>"
+    await fill_console(decision, approval(note))
+    await decision.locator("button[type=submit]").click()
     await expect(card).to_contain_text(re.compile("approved", re.I))
     await expect(card.locator('[data-id="spoc:approve"]')).to_have_count(0)
     assert (await console.request(ref)).outcome == "approved"

@@ -18,6 +18,7 @@ from flows.lifecycle import LifecycleContext, RequestFlow, Step
 from flows.messages import Card, Form, FormField, Message, Text, ToOfficer, ToSpocChannel
 from flows.policy import Timers
 from flows.request import Request
+from tests.decision_values import for_action
 
 FRIDAY_10PM = datetime(2026, 11, 20, 22, 0, tzinfo=UTC)
 REF = "NHT/07/2026"
@@ -134,7 +135,14 @@ class World:
         return self._keep(self.flow.submit(self.request, self.ctx))
 
     def act(self, who: str, action: str, note: str = "") -> Step:
+        """An action; approve and decline send the whole decision form with this note."""
+        if action in ("spoc:approve", "spoc:decline"):
+            return self.decide(who, action, for_action(action, note))
         return self._keep(self.flow.act(self.request, self.officer(who), action, self.ctx, note))
+
+    def decide(self, who: str, action: str, values: Mapping[str, str | list[str]]) -> Step:
+        step = self.flow.decide(self.request, self.officer(who), action, values, self.ctx)
+        return self._keep(step)
 
     def form(self, who: str, action: str) -> Step:
         return self._keep(

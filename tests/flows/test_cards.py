@@ -58,7 +58,7 @@ def test_free_text_in_a_choice_answer_is_withheld() -> None:
     assert "(withheld)" in _fields(card)["Urgency grounds"]
 
 
-def test_a_decided_card_has_no_buttons_and_says_who_and_when() -> None:
+def test_a_decided_card_has_only_the_case_file_button_and_says_who_and_when() -> None:
     world = World()
     request = new_request(
         state="retro_due",
@@ -68,7 +68,7 @@ def test_a_decided_card_has_no_buttons_and_says_who_and_when() -> None:
         decision_note="Not met for Vexmoorland",
     )
     card = cards.spoc_card(request, world.directory, world.ctx)
-    assert not card.actions
+    assert [(a.action_id, a.value) for a in card.actions] == [("record:open", REF)]
     assert card.status == "Declined by Jo Trewin, Detective Sergeant at 22:07"
     assert "Vexmoorland" not in repr(card)
 
@@ -121,7 +121,10 @@ def test_the_outcome_goes_privately_with_the_note_and_the_form_button() -> None:
     card = cards.outcome_card(request, world.directory, world.ctx)
     assert _fields(card)["Note from the SPOC"] == "Two cautions disclosed"
     assert _fields(card)["Written form due"] == "Mon 23 Nov 22:00 (in 3 days)"
-    assert [(a.action_id, a.value) for a in card.actions] == [("retro:open", REF)]
+    assert [(a.action_id, a.value) for a in card.actions] == [
+        ("retro:open", REF),
+        ("record:open", REF),
+    ]
 
 
 def test_reminders_and_nudges_have_distinct_ids_so_each_one_notifies() -> None:
@@ -158,3 +161,12 @@ def test_details_name_the_organisation_as_the_card_does() -> None:
     details = _fields(cards.details_message(request, world.directory))
     assert details["On behalf of"] == "Northmoor County Council"
     assert details["Call-back number"] == "01632 960777", "phones as everywhere else"
+
+
+def test_the_ig_digest_opens_the_case_file_of_each_overdue_request() -> None:
+    world = World()
+    overdue = [new_request(ref=f"NHT/{n:02d}/2026", state="retro_overdue") for n in range(1, 8)]
+    card = cards.digest_card([new_request(state="paged"), *overdue], "ig1", world.ctx)
+    assert [(a.action_id, a.value) for a in card.actions] == [
+        ("record:open", f"NHT/{n:02d}/2026") for n in range(1, 6)
+    ], "one button per overdue request, as many as a card holds"

@@ -157,7 +157,13 @@ def test_decision_form_for_approve_decline_and_ask() -> None:
     ):
         form = only_form(world.form("spoc1", action))
         assert form.form_id == "spoc:decision" and form.ref == REF and form.context == context
-        assert [f.key for f in form.fields] == ["note"]
+        keys = [f.key for f in form.fields]
+        if context == "approve":
+            assert keys[:4] == ["disclosed", "power", "public_interest", "override"]
+            assert {"article8", "minimum", "facts", "originator", "inform_subject"} <= set(keys)
+            assert keys[-2:] == ["conditions", "note"]
+        else:
+            assert keys == {"decline": ["decline_reason", "note"], "ask": ["note"]}[context]
     assert world.request.state == "paged"
 
 
@@ -173,7 +179,7 @@ def test_approve_with_a_note_from_paged() -> None:
     assert request.retro_due_at == FRIDAY_10PM + 72 * HOUR
     step = world.steps[-1]
     (card,) = cards_of(to_channel(step.effects), f"spoc:{REF}")
-    assert not card.actions
+    assert [a.action_id for a in card.actions] == ["record:open"], "no decision buttons left"
     assert card.status == "Approved by Alex Penrose, Detective Inspector at 22:05"
     outcome = text_of(to_officer(step.effects, "req"))
     assert "approved" in outcome and "Two cautions" in outcome, "the note goes to the requester"
@@ -192,7 +198,8 @@ def test_approve_without_a_note_is_refused() -> None:
     form = only_form(step)
     assert not step.changed and not sends(step.effects)
     assert form.form_id == "spoc:decision" and form.context == "approve"
-    assert "needs a note" in form.fields[0].error, "the form comes back with the error on it"
+    note = next(f for f in form.fields if f.key == "note")
+    assert note.error == "Enter a note for the requester", "the form comes back with the error"
     assert world.request.outcome is None and world.request.state == "paged"
 
 

@@ -65,3 +65,23 @@ def test_destroying_keeps_the_plain_fields_and_audits_no_personal_data() -> None
     assert new.answers == {} and new.decision_note is None and new.destroyed_at == now
     assert new.outcome == "approved" and new.ref == request.ref
     assert "Zqxjvonkle" not in repr(audit.details)
+
+
+def test_destroying_empties_every_sealed_part_of_the_request() -> None:
+    """Whatever the store seals (store.keys.SEALED_KEYS) is personal data: all of it goes."""
+    from store.keys import SEALED_KEYS
+
+    request = _request(
+        state="closed",
+        outcome="approved",
+        closed_at=CLOSED,
+        decision_note="x",
+        decision={"outcome": "approved", "note": "Two cautions"},
+        info=[{"question": "q", "asked_by": "s", "asked_at": CLOSED}],
+        retro={"a": 1},
+    )
+    when = due(request, Retention())
+    assert when is not None
+    new, _ = destroyed(request, when, CLOSED + timedelta(days=9 * 365))
+    kept = new.model_dump()
+    assert all(not kept[key] for key in SEALED_KEYS), {k: kept[k] for k in SEALED_KEYS}

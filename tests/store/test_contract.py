@@ -377,6 +377,8 @@ async def test_personal_data_never_reaches_storage_in_clear(store: Store, backen
     await store.update_request(
         "DPT/5/2026", {**doc, "decision_note": "told about Zqxjvonkle"}, expected_version=1
     )
+    decision = {"outcome": "approved", "inform_reason": "Zqxjvonkle would flee", "power": []}
+    await store.update_request("DPT/5/2026", {**doc, "decision": decision}, expected_version=2)
     await store.save_session("slack:T1:U1", {"answers": answers})
     raw = backend.raw.raw_bytes()
     assert b"DPT/5/2026" in raw  # the scan does see the data...

@@ -16,6 +16,7 @@ from bot.directory import load_directory
 from bot.platforms import PLATFORMS
 from flows.directory import Directory, PlatformIdentity
 from flows.messages import Card
+from tests.decision_values import approval
 from tests.night import ANSWERS, SATURDAY_2AM, open_test_store
 from tests.toy_platform import NAME, PATH, PLATFORM, SENDER
 
@@ -74,7 +75,7 @@ async def test_a_request_end_to_end_on_a_platform_added_from_one_folder(tmp_path
         await send(
             "toy-marsh",
             action=form["id"],
-            form={"note": "Disclosed: two cautions"},
+            form=approval("Disclosed: two cautions"),
             ref=form["ref"],
             context=form["ctx"],
         )
