@@ -168,7 +168,7 @@ class Router:
             form=submission.form,
             created_at=now,
             answers=submission.answers,
-            response_due_at=now + self.s.settings.timers.response_due,
+            response_due_at=now,  # set by the lifecycle from the organisation's clocks
         )
         step = self.s.lifecycle.submit(request, self._lifecycle(unit))
         unit.save_request(ref, step.request.model_dump(mode="json"), 0)
