@@ -92,6 +92,7 @@ class Services:
             platform=platform,
             user_id=user_id,
             tenant=tenant,
+            calendar=self.calendar,
         )
 
 

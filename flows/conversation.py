@@ -44,7 +44,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field, model_validator
 from transitions import Machine
 
-from flows import suggestion
+from flows import clocks, suggestion
+from flows.calendar import BusinessCalendar
 from flows.directory import Directory
 from flows.effects import Audit, Effect, Send
 from flows.forms import (
@@ -171,6 +172,9 @@ class ConversationContext:
     platform: str
     user_id: str
     tenant: str
+    calendar: BusinessCalendar | None = None
+    """The service's calendar: once the caller is known, office hours are their
+    organisation's (``flows.clocks``)."""
 
 
 @dataclass(frozen=True)
@@ -500,6 +504,10 @@ class ConversationFlow:
         if isinstance(result, Refused):
             return self._refuse(session, ctx, result.code, result.message)
         session.officer_id, session.acts_for = result.officer.id, list(result.acts_for)
+        if ctx.calendar is not None:
+            session.in_office_hours = clocks.in_office_hours(
+                ctx.directory, ctx.calendar, result.officer.org, ctx.now
+            )
         if session.locked_until is not None and ctx.now < session.locked_until:
             return self._refuse(session, ctx, "locked", self._locked_text(ctx))
         verified = Audit("conversation.verified", details={"officer": result.officer.id})
@@ -545,8 +553,8 @@ class ConversationFlow:
         )
 
     def _on_in_hours(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
-        if value == "yes":
-            session.answers["urgent_in_hours"] = "yes"
+        if value == "yes" or self.policy.routine_in_hours:  # "no": a routine request (48 h)
+            session.answers["urgent_in_hours"] = value
             return self._advance(session, ctx)
         self._fire(session, ctx, "redirect")
         text = Text(f"Thank you. {ctx.policy.in_hours_route} Nothing has been sent.")
@@ -791,6 +799,7 @@ class ConversationFlow:
             has_totp=bool(officer and officer.totp_secret),
             organisations=organisations,
             ask_child_protection=bool(self.policy.child_protection_advice),
+            forms=clocks.settings_of(ctx.directory, officer.org).forms if officer else (),
         )
 
     def _spec(self, session: Session, ctx: ConversationContext) -> tuple[FieldSpec, ...]:
