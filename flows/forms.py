@@ -544,7 +544,7 @@ def pdp_retro_fields(policy: Policy | None = None) -> tuple[FieldSpec, ...]:
     # The intake's PDP questions, as form fields: on the written form police may cite MoPI,
     # and the details for (e) are checked against (e) (``_cross_errors``).
     own = [replace(f, condition=None) for f in pdp_fields()]
-    retro = {
+    retro: dict[str, dict[str, Any]] = {
         "powers": {"choices": POWERS},
         "hr_e_details": {"optional": True},
     }
