@@ -8,10 +8,11 @@ Reads happen here; every write goes into the unit, committed by the engine.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot import master_refs
 from bot.unit import Unit
 from flows import commands, idle, visibility
 from flows.context import LifecycleContext
@@ -129,6 +130,8 @@ class Router:
     ) -> None:
         key, flow = inbound.session_key, self.s.conversation
         ctx = self._conversation_context(unit.now, inbound)
+        refs = await master_refs.looked_up(self.s.store, session, inbound)
+        ctx = replace(ctx, references=refs) if refs else ctx
         step = flow.begin(ctx) if session is None else flow.step(session, inbound, ctx)
         unit.save_session(
             key, step.session.model_dump(mode="json"), loaded.version if loaded else 0

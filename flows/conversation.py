@@ -36,7 +36,7 @@ Audit effects carry states, codes and field keys only, never answer values.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -71,6 +71,7 @@ from flows.messages import (
 )
 from flows.policy import Policy
 from flows.progress import position, progress_text
+from flows.reference import MASTER_REF
 from flows.validators import InvalidAnswer
 from flows.verification import Refused, check_code, verify_caller
 
@@ -175,6 +176,9 @@ class ConversationContext:
     calendar: BusinessCalendar | None = None
     """The service's calendar: once the caller is known, office hours are their
     organisation's (``flows.clocks``)."""
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The reference just typed as a master reference, if a request has it: its organisation
+    and the one it was made for (looked up by the engine, ``bot.master_refs``)."""
 
 
 @dataclass(frozen=True)
@@ -428,6 +432,7 @@ class ConversationFlow:
             "new": self._in_progress,
             "keep": self._keep,
             "edit": self._edit,
+            "update": self._update,
         }
 
     def _click(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
@@ -483,6 +488,7 @@ class ConversationFlow:
             "urgent_in_hours": self._on_in_hours,
             "child_protection": self._on_child,
             "review": self._on_review,
+            MASTER_REF: self._on_master_ref,
         }.get(key)
         if special is not None:
             return special(session, value, ctx)
@@ -684,6 +690,35 @@ class ConversationFlow:
         self._fire(session, ctx, "edit", field=key)
         session.history.append(session.state)
         return Step(session, self._prompt(session, ctx))
+
+    def _update(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        """``update``: this draft updates an earlier request; its master reference is asked."""
+        session.answers["update"] = "yes"
+        note = Text(
+            "This request will be an update of an earlier one. I will ask for its master "
+            "reference" + (" after this question." if session.phase in (TRIAGE, VERIFYING) else ".")
+        )
+        if session.phase in (TRIAGE, VERIFYING) or MASTER_REF in session.answers:
+            return Step(session, [note, *self._prompt(session, ctx)])
+        session.return_to_review = session.phase == REVIEWING or session.return_to_review
+        self._fire(session, ctx, "edit", field=MASTER_REF)
+        session.history.append(session.state)
+        return Step(session, [note, *self._prompt(session, ctx)])
+
+    def _on_master_ref(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        owners = ctx.references.get(str(value), ())
+        if not set(owners) & {*session.acts_for}:
+            # One answer for "no such request" and "another organisation's": a reference is
+            # not a way to find out what others have asked.
+            return self._reprompt(
+                session,
+                ctx,
+                f"I cannot find a request {value} made by your organisation. Check the "
+                "reference on the confirmation of the earlier request, or type edit update to say "
+                "this is not an update. Your other answers are kept.",
+            )
+        session.answers[MASTER_REF] = str(value)
+        return self._advance(session, ctx)
 
     def _stale(self, session: Session, ctx: ConversationContext) -> Step:
         text = Text("That button belongs to an earlier question, so I have ignored it.")

@@ -16,9 +16,20 @@ from typing import Any, Literal
 from flows import validators as v
 from flows.messages import Choice, FieldKind, FormField, Question
 from flows.policy import Policy
+from flows.reference import MASTER_REF, parse_reference
 
 SpecKind = Literal[
-    "text", "long_text", "name", "date", "dob", "choice", "multi", "phone", "postcode", "code"
+    "text",
+    "long_text",
+    "name",
+    "date",
+    "dob",
+    "choice",
+    "multi",
+    "phone",
+    "postcode",
+    "code",
+    "reference",
 ]
 ContextRule = Literal["", "office_hours", "totp", "several_orgs", "child_protection"]
 Answer = str | list[str]
@@ -37,6 +48,7 @@ FORM_KINDS: dict[SpecKind, FieldKind] = {
     "phone": "phone",
     "postcode": "postcode",
     "code": "text",
+    "reference": "text",
 }
 
 
@@ -143,6 +155,7 @@ _PARSERS: dict[str, Parser] = {
     "phone": lambda _f, raw, _: v.parse_phone(raw),
     "postcode": lambda _f, raw, _: v.parse_postcode(raw),
     "code": lambda _f, raw, _: v.parse_code(raw),
+    "reference": lambda _f, raw, _: parse_reference(raw),
 }
 
 # --- option lists (keys are public; labels follow the protocol) -------------------------------
@@ -196,6 +209,38 @@ def _other_chosen(answers: Mapping[str, Any]) -> bool:
 def _consent_not_obtained(answers: Mapping[str, Any]) -> bool:
     """consent not obtained"""
     return answers.get("consent") != "obtained"
+
+
+def _marked_update(answers: Mapping[str, Any]) -> bool:
+    """the requester typed update"""
+    return "update" in answers
+
+
+def _is_update(answers: Mapping[str, Any]) -> bool:
+    """an update of an earlier request"""
+    return answers.get("update") == "yes"
+
+
+def _update_fields() -> list[FieldSpec]:
+    """MH1 "Update of previous information?" and its "Master unique reference" (S4 App7, App10).
+    Not asked of everyone: typing ``update`` marks the draft as an update (the answer is then
+    on the review, where it can be changed), and the master reference is asked."""
+    return [
+        FieldSpec(
+            "update", "choice", "Update of previous information",
+            "Is this an update of an earlier request?",
+            "An update gives new information about a request already made, under its master "
+            "reference.",
+            choices=YES_NO, condition=_marked_update,
+        ),
+        FieldSpec(
+            MASTER_REF, "reference", "Master reference",
+            "What is the master reference of the earlier request? For example DPT/17/2026.",
+            "The reference the earlier request was given when it was sent. It must be a "
+            "request from your organisation.",
+            condition=_is_update,
+        ),
+    ]  # fmt: skip
 
 
 def _triage_fields() -> list[FieldSpec]:
@@ -438,6 +483,7 @@ def conversation_fields(policy: Policy) -> tuple[FieldSpec, ...]:
     at = next(i for i, f in enumerate(request) if f.key == "info_other") + 1
     return (
         *_triage_fields(),
+        *_update_fields(),
         *_subject_fields(),
         *request[:at],
         *pdp_fields(),

@@ -31,8 +31,9 @@ def _options(key: str) -> list[str]:
 
 def test_the_field_keys_are_the_public_contract() -> None:
     """DESIGN.md "Form field keys" (plus ``child_protection``, asked only where the local
-    protocol sets ``policy.child_protection_advice``)."""
-    extra = {"child_protection", *(f.key for f in pdp_fields())}
+    protocol sets ``policy.child_protection_advice``; ``update``/``master_ref``, asked only of
+    an update; and the PDP form's own questions, asked only for it)."""
+    extra = {"child_protection", "update", "master_ref", *(f.key for f in pdp_fields())}
     assert [f.key for f in SPEC if f.key not in extra] == KEYS
     assert field_by_key(SPEC, "child_protection").context_rule == "child_protection"
 
