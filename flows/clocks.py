@@ -103,3 +103,13 @@ def form_owed(request: Request, timers: Timers) -> bool:
     if request.state == RequestState.WITHDRAWN:
         return timers.retrospective_after_withdraw
     return False
+
+
+def form_overdue(request: Request) -> bool:
+    """The written form is overdue: nudges have gone out and it has not arrived (decided or
+    not: an undecided request keeps its state while its form is overdue)."""
+    return (
+        request.retro_submitted_at is None
+        and request.nudges_sent > 0
+        and request.state != RequestState.CLOSED
+    )
