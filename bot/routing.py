@@ -132,7 +132,8 @@ class Router:
         ctx = self._conversation_context(unit.now, inbound)
         refs = await master_refs.looked_up(self.s.store, session, inbound)
         ctx = replace(ctx, references=refs) if refs else ctx
-        step = flow.begin(ctx) if session is None else flow.step(session, inbound, ctx)
+        first = inbound.text if inbound.kind == "text" else ""
+        step = flow.begin(ctx, first) if session is None else flow.step(session, inbound, ctx)
         unit.save_session(
             key, step.session.model_dump(mode="json"), loaded.version if loaded else 0
         )

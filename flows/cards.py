@@ -330,9 +330,10 @@ def nudge_card(
 
 def form_received_text(request: Request, directory: Directory) -> Text:
     """To a manager (or IG) who was chasing an overdue form: it has arrived."""
+    closed = "The request is closed" if request.state == "closed" else "The form is recorded"
     return Text(
         f"The written form for {request.ref} from {who(directory, request.requester)} has "
-        "arrived. The request is closed: nothing more to chase.",
+        f"arrived. {closed}: nothing more to chase.",
         notification=f"Written form for {request.ref} received",
     )
 

@@ -287,6 +287,9 @@ def _ask_target(event: Any) -> None:
 
 
 REDIRECTING = ("urgent_in_hours", "child_protection")
+_UPDATE_NOTE = (
+    "This request will be an update of an earlier one. I will ask for its master reference"
+)
 
 
 def _definition() -> tuple[list[str], list[dict[str, Any]]]:
@@ -353,8 +356,9 @@ class ConversationFlow:
 
     # --- public API ------------------------------------------------------------------------
 
-    def begin(self, ctx: ConversationContext) -> Step:
-        """A new conversation: greeting and the first (triage) question."""
+    def begin(self, ctx: ConversationContext, first: str = "") -> Step:
+        """A new conversation: greeting and the first (triage) question. ``first``: what the
+        person typed to start it (``update`` starts an update of an earlier request)."""
         session = Session(
             session_id=_session_id(ctx),
             in_office_hours=ctx.in_office_hours,
@@ -363,7 +367,11 @@ class ConversationFlow:
             history=[TRIAGE],
         )
         audit = Audit("conversation.started", details={"state": TRIAGE})
-        return Step(session, [Text(GREETING), self._question(session, ctx, "emergency")], [audit])
+        replies: list[Message] = [Text(GREETING)]
+        if first.strip().lower() == "update":
+            session.answers["update"] = "yes"
+            replies.append(Text(_UPDATE_NOTE + " after the first questions."))
+        return Step(session, [*replies, self._question(session, ctx, "emergency")], [audit])
 
     def step(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
         """Process one input from the person."""
@@ -454,10 +462,10 @@ class ConversationFlow:
         if inbound.kind != "text" or word in ("help", "?", "status", "cancel", "back"):
             text = "That conversation has ended. Type start to begin a new request."
             return Step(session, [Text(text)])
-        return self._restart(session, ctx)
+        return self._restart(session, ctx, inbound.text)
 
-    def _restart(self, session: Session, ctx: ConversationContext) -> Step:
-        fresh = self.begin(ctx)
+    def _restart(self, session: Session, ctx: ConversationContext, first: str = "") -> Step:
+        fresh = self.begin(ctx, first)
         restarted = fresh.session.model_copy(
             update={"phase": session.phase, "locked_until": session.locked_until}
         )
@@ -695,8 +703,8 @@ class ConversationFlow:
         """``update``: this draft updates an earlier request; its master reference is asked."""
         session.answers["update"] = "yes"
         note = Text(
-            "This request will be an update of an earlier one. I will ask for its master "
-            "reference" + (" after this question." if session.phase in (TRIAGE, VERIFYING) else ".")
+            _UPDATE_NOTE
+            + (" after this question." if session.phase in (TRIAGE, VERIFYING) else ".")
         )
         if session.phase in (TRIAGE, VERIFYING) or MASTER_REF in session.answers:
             return Step(session, [note, *self._prompt(session, ctx)])

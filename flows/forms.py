@@ -463,13 +463,14 @@ def pdp_fields() -> list[FieldSpec]:
             "Tick every power that is valid. MoPI is for police use only.",
             choices=tuple(c for c in POWERS if c.key != "mopi"), condition=_is_pdp,
         ),
-        *tests,
+        *tests[:5],  # (a)–(e), then the details (e) asks for, then (f)
         FieldSpec(
             "hr_e_details", "long_text", "Details of proportionality (needed if (e) is Yes)",
             "You said the disclosure is proportionate: give the details.",
             "Why sharing this, with these people, is in proportion to the risk.",
             condition=_proportionate, max_len=2000,
         ),
+        tests[5],
         _pdp_long("other_agencies", "Other agencies who are, or need to be, involved or informed",
                   "Which other agencies are, or need to be, involved or informed?",
                   "Names and contact details. Type skip if none.", optional=True),

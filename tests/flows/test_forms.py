@@ -164,8 +164,8 @@ def test_mh1_cross_field_rules_and_required_fields() -> None:
 
 PDP_INTAKE = [
     "behaviour", "risk_nature", "at_risk", "risk_increases", "risk_reduces",
-    "serious_harm_likely", "powers", "hr_a", "hr_b", "hr_c", "hr_d", "hr_e", "hr_f",
-    "hr_e_details", "other_agencies",
+    "serious_harm_likely", "powers", "hr_a", "hr_b", "hr_c", "hr_d", "hr_e", "hr_e_details",
+    "hr_f", "other_agencies",
 ]  # fmt: skip
 
 
