@@ -895,32 +895,44 @@ class _Diagram:
         return edges
 
     def _questions(self) -> list[tuple[str, str, str]]:
-        """Each question to the ones that can follow it: the next, and past conditional ones."""
+        """Each question to the ones that can follow it: the next, and past conditional ones.
+        A question whose gate (form, condition, rule) was found closed on the way is not
+        reachable past it; one whose gates all hold at the source always follows."""
         order = ["[*]", *self.keys, "[*]"]
         edges: list[tuple[str, str, str]] = []
         for i, source in enumerate(order[:-1]):
+            held, closed = self._gates(source), set[object]()
             for dest in order[i + 1 :]:
-                edges.append(
-                    (_mid(state_of(source)) if i else source, self._id(dest), self._label(dest))
-                )
-                if dest == "[*]" or not self._conditional(dest):
+                open_gates = self._gates(dest) - held
+                if open_gates & closed:
+                    continue
+                label = self._label(open_gates)
+                edges.append((_mid(state_of(source)) if i else source, self._id(dest), label))
+                if dest == "[*]" or not open_gates:
                     break
+                if len(open_gates) == 1:
+                    closed |= open_gates
         return edges
+
+    def _gates(self, key: str) -> frozenset[object]:
+        spec_field = self.fields.get(key)
+        return spec_field.gates() if spec_field is not None else frozenset()
 
     def _id(self, key: str) -> str:
         return key if key == "[*]" else _mid(state_of(key))
 
-    def _conditional(self, key: str) -> bool:
-        spec_field = self.fields[key]
-        return bool(spec_field.condition or spec_field.context_rule)
+    @staticmethod
+    def _label(gates: frozenset[object]) -> str:
+        words = sorted(_gate_text(g) for g in gates)
+        return "advance" + (f" [{', '.join(words)}]" if words else "")
 
-    def _label(self, key: str) -> str:
-        spec_field = self.fields.get(key)
-        if spec_field is not None and spec_field.context_rule:
-            return f"advance [{RULE_TEXT[spec_field.context_rule]}]"
-        if spec_field is not None and spec_field.condition is not None:
-            return f"advance [{(spec_field.condition.__doc__ or 'if asked').strip()}]"
-        return "advance"
+
+def _gate_text(gate: object) -> str:
+    if isinstance(gate, tuple):
+        return f"the {str(gate[1]).upper()} form"
+    if isinstance(gate, str):
+        return RULE_TEXT[gate]
+    return (getattr(gate, "__doc__", None) or "if asked").strip()
 
 
 def _mid(state: str) -> str:

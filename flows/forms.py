@@ -67,7 +67,8 @@ class FormContext:
 @dataclass(frozen=True)
 class FieldSpec:
     """One question. ``condition`` looks at earlier answers; ``context_rule`` at the caller and
-    the time (office hours, a one-time-code secret, acting for several organisations)."""
+    the time (office hours, a one-time-code secret, acting for several organisations); ``form``
+    names the form kind whose own question it is (asked only when that form was chosen)."""
 
     key: str
     kind: SpecKind
@@ -81,6 +82,7 @@ class FieldSpec:
     max_len: int = 200
     in_summary: bool = True
     hint: str = ""
+    form: str = ""
 
     @property
     def multi(self) -> bool:
@@ -92,9 +94,22 @@ class FieldSpec:
 
     def applies(self, answers: Mapping[str, Any], context: FormContext) -> bool:
         """Whether this question is asked, given the answers so far and the caller."""
-        if self.condition is not None and not self.condition(answers):
+        if not self.asked_for(answers):
             return False
         return _context_allows(self.context_rule, context)
+
+    def asked_for(self, answers: Mapping[str, Any]) -> bool:
+        """Whether the answers so far call for this question (its form and its condition)."""
+        if self.form and answers.get("form") != self.form:
+            return False
+        return self.condition is None or self.condition(answers)
+
+    def gates(self) -> frozenset[object]:
+        """What decides whether it is asked: its form, condition and context rule (questions
+        with the same gate are asked together or not at all)."""
+        found: set[object] = {("form", self.form)} if self.form else set()
+        found |= {g for g in (self.condition, self.context_rule) if g}
+        return frozenset(found)
 
     def parse(self, raw: str | Sequence[str], today: date) -> Answer:
         """The normalised answer, ``""`` for a skipped optional field; raises ``InvalidAnswer``."""
@@ -401,19 +416,14 @@ def _request_fields(policy: Policy) -> list[FieldSpec]:
     ]  # fmt: skip
 
 
-def _is_pdp(answers: Mapping[str, Any]) -> bool:
-    """the PDP form"""
-    return answers.get("form") == "pdp"
-
-
 def _proportionate(answers: Mapping[str, Any]) -> bool:
-    """the PDP form, and (e) is Yes"""
-    return _is_pdp(answers) and answers.get("hr_e") == "yes"
+    """(e) is Yes"""
+    return answers.get("hr_e") == "yes"
 
 
 def _pdp_long(key: str, label: str, prompt: str, help: str, optional: bool = False) -> FieldSpec:
     return FieldSpec(
-        key, "long_text", label, prompt, help, optional=optional, condition=_is_pdp, max_len=2000
+        key, "long_text", label, prompt, help, optional=optional, form="pdp", max_len=2000
     )
 
 
@@ -430,7 +440,7 @@ def pdp_fields() -> list[FieldSpec]:
             "The PDP form asks whether the disclosure is justified under human rights law, "
             "test by test.",
             choices=YES_NO,
-            condition=_is_pdp,
+            form="pdp",
         )
         for key, label in HUMAN_RIGHTS
     ]
@@ -455,20 +465,20 @@ def pdp_fields() -> list[FieldSpec]:
             "In your professional judgement, is there a present likelihood of the person "
             "causing serious harm?",
             "Serious harm means death or serious personal injury, physical or psychological.",
-            choices=YES_NO, condition=_is_pdp,
+            choices=YES_NO, form="pdp",
         ),
         FieldSpec(
             "powers", "multi", "Power cited as basis of disclosure (tick any that are valid)",
             "Which powers are the basis of the disclosure?",
             "Tick every power that is valid. MoPI is for police use only.",
-            choices=tuple(c for c in POWERS if c.key != "mopi"), condition=_is_pdp,
+            choices=tuple(c for c in POWERS if c.key != "mopi"), form="pdp",
         ),
         *tests[:5],  # (a)–(e), then the details (e) asks for, then (f)
         FieldSpec(
             "hr_e_details", "long_text", "Details of proportionality (needed if (e) is Yes)",
             "You said the disclosure is proportionate: give the details.",
             "Why sharing this, with these people, is in proportion to the risk.",
-            condition=_proportionate, max_len=2000,
+            condition=_proportionate, form="pdp", max_len=2000,
         ),
         tests[5],
         _pdp_long("other_agencies", "Other agencies who are, or need to be, involved or informed",
@@ -512,11 +522,7 @@ def field_by_key(spec: Sequence[FieldSpec], key: str) -> FieldSpec:
 
 def summary_fields(spec: Sequence[FieldSpec], answers: Mapping[str, Any]) -> list[FieldSpec]:
     """The fields shown on the review, in order: answered, in the summary, still applicable."""
-    return [
-        f
-        for f in spec
-        if f.in_summary and f.key in answers and (f.condition is None or f.condition(answers))
-    ]
+    return [f for f in spec if f.in_summary and f.key in answers and f.asked_for(answers)]
 
 
 def summary_lines(answers: Mapping[str, Any], spec: Sequence[FieldSpec]) -> list[tuple[str, str]]:
@@ -590,7 +596,7 @@ def pdp_retro_fields(policy: Policy | None = None) -> tuple[FieldSpec, ...]:
     take = {f.key: f for f in spec}
     # The intake's PDP questions, as form fields: on the written form police may cite MoPI,
     # and the details for (e) are checked against (e) (``_cross_errors``).
-    own = [replace(f, condition=None) for f in pdp_fields()]
+    own = [replace(f, condition=None, form="") for f in pdp_fields()]
     retro: dict[str, dict[str, Any]] = {
         "powers": {"choices": POWERS},
         "hr_e_details": {"optional": True},
