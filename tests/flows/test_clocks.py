@@ -173,3 +173,14 @@ def test_office_hours_and_the_bank_holiday_region_are_per_organisation() -> None
     st_andrews = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)  # a Scottish bank holiday only
     assert not clocks.in_office_hours(directory, CALENDAR, "X", st_andrews)
     assert clocks.in_office_hours(directory, CALENDAR, "NHT", st_andrews)
+
+
+def test_the_requesters_view_shows_an_overdue_form_on_an_undecided_request() -> None:
+    from flows.home import home_view
+
+    world = _unanswered()
+    world.at(DUE + HOUR)
+    world.timer(jobs.RETRO_OVERDUE)
+    officer = world.officer("req")
+    shown = repr(home_view(officer, [world.request], world.directory, CALENDAR.zone, world.now))
+    assert "Form overdue by 1 hour" in shown
