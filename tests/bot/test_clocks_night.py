@@ -182,4 +182,6 @@ async def test_an_update_must_name_a_master_reference_of_the_requesters_organisa
     update = next(r for r in found if r not in (earlier, foreign))
     stored = await _stored(night, update)
     assert stored.answers["update"] == "yes" and stored.answers["master_ref"] == earlier
+    [card] = [c for c in night.sender.channel() if isinstance(c, Card) and update in c.title]
+    assert ("Update of", earlier) in [(f.label, f.value) for f in card.fields]
     assert stored.answers["subject.last_name"] == ANSWERS["subject.last_name"], "nothing lost"

@@ -23,6 +23,7 @@ from tests.flows.lifecycle_world import (
     cancels,
     new_request,
     schedules,
+    to_channel,
     to_officer,
 )
 
@@ -115,8 +116,10 @@ def test_the_form_sent_before_any_decision_stops_the_clock_and_the_decision_clos
 
 def test_a_routine_request_gets_the_48_hour_clock() -> None:
     world = World(request=new_request(answers={**ANSWERS, "urgent_in_hours": "no"}))
-    world.submit()
+    step = world.submit()
     assert world.request.response_due_at == FRIDAY_10PM + 48 * HOUR
+    card = next(m for m in to_channel(step.effects) if isinstance(m, Card))
+    assert ("Priority", "Routine") in [(f.label, f.value) for f in card.fields]
     urgent = _unanswered()
     assert urgent.request.response_due_at == FRIDAY_10PM + 2 * HOUR
 
