@@ -55,6 +55,20 @@ class OrgOfficeHours(_Strict):
         return None if region is None else region.upper()
 
 
+SERVICE_TIMERS = frozenset(
+    {
+        "conversation_idle",
+        "conversation_idle_warning",
+        "ig_digest_at",
+        "job_lease",
+        "job_max_attempts",
+        "job_poll",
+        "dedupe_ttl",
+    }
+)
+"""Timers of the service itself, not of a request: set in ``app.yaml`` only."""
+
+
 class OrgSettings(_Strict):
     """One organisation's settings (every key optional)."""
 
@@ -74,6 +88,16 @@ class OrgSettings(_Strict):
     retention: dict[str, DurationSetting] = Field(
         default_factory=dict, description="retention periods by record kind (retention rules)"
     )
+
+    @field_validator("timers")
+    @classmethod
+    def _request_clocks_only(cls, timers: Timers | None) -> Timers | None:
+        wrong = sorted(SERVICE_TIMERS & (timers.model_fields_set if timers else set()))
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)}: a timer of the whole service; set it in app.yaml"
+            )
+        return timers
 
     def timers_over(self, service: Timers) -> Timers:
         """The service's timers with only the keys this organisation wrote replaced."""

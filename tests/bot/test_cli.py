@@ -83,6 +83,12 @@ def test_directory_check_validates_each_organisations_settings(tmp_path: Path) -
     assert "organisations[1].settings.timers.retrospective_due: 'soon' is not a duration" in err
     assert "organisations[1].settings.timers.spoc_ack: this timer must be wall-clock" in err
     assert "organisations[1].settings.forms[0]:" in err
+    raw["organisations"][1]["settings"] = {"timers": {"job_poll": "1s"}}
+    broken.write_text(yaml.safe_dump(raw))
+    result = oohbot("directory", "check", "--config", str(_config(tmp_path, broken)))
+    assert "organisations[1].settings.timers: job_poll: a timer of the whole service" in (
+        result.stderr
+    )
     assert "organisations[1].settings.retention.decided:" in err
 
 
