@@ -79,6 +79,12 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "overdue", "source": "retro_due", "dest": "retro_overdue"},
     {"trigger": "nudge", "source": "retro_overdue", "dest": "retro_overdue"},
     {"trigger": "submit_form", "source": list(FORM_DUE), "dest": "retro_submitted"},
+    # The form's clock runs from the request: undecided (or withdrawn), a request is reminded,
+    # falls overdue, is nudged and may receive its form without changing state.
+    *(
+        {"trigger": trigger, "source": [*OPEN, "withdrawn"], "dest": None}
+        for trigger in ("remind", "overdue", "nudge", "submit_form")
+    ),
     {"trigger": "close", "source": "retro_submitted", "dest": "closed"},
 )
 
@@ -285,12 +291,11 @@ class RequestFlow:
                 request.form, request.answers, cards.who(ctx.directory, request.requester)
             )
             return Step(request, [_retro(request, _with_errors(fields, values, errors))])
-        if request.state not in FORM_DUE:
-            early = request.model_copy(update={"retro": dict(clean), "retro_submitted_at": ctx.now})
-            return _form_before_decision(early, ctx)
         submitted = self._move(
             request, "submit_form", retro=dict(clean), retro_submitted_at=ctx.now
         )
+        if submitted.state != RequestState.RETRO_SUBMITTED:  # before a decision, or withdrawn
+            return _form_before_decision(submitted, ctx)
         return _close(self._move(submitted, "close", closed_at=ctx.now), ctx)
 
     # --- timers ------------------------------------------------------------------------------
@@ -563,7 +568,10 @@ class RequestFlow:
     def _reminder(
         self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext
     ) -> Step:
-        if not clocks.form_owed(request, ctx.timers) or request.nudges_sent:
+        owed = self._machine.allows(request.state, "remind") and clocks.form_owed(
+            request, ctx.timers
+        )
+        if not owed or request.nudges_sent:
             return Step(request)
         n = int(payload.get("n", 0))
         effects: list[Effect] = [
@@ -573,19 +581,22 @@ class RequestFlow:
         return Step(request, [], effects)
 
     def _overdue(self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext) -> Step:
-        if not clocks.form_owed(request, ctx.timers) or request.nudges_sent:
+        owed = self._machine.allows(request.state, "overdue") and clocks.form_owed(
+            request, ctx.timers
+        )
+        if not owed or request.nudges_sent:
             return Step(request)
-        # Undecided or withdrawn, the form is overdue all the same; only a decided request
-        # moves to the overdue state.
-        allowed = self._machine.allows(request.state, "overdue")
-        new = self._move(request, "overdue") if allowed else request
+        new = self._move(request, "overdue")  # undecided or withdrawn, the state stays
         audit = Audit("request.retro_overdue", new.ref, {"state": new.state})
         new, effects = _send_nudge(new, 1, ctx)
         return Step(new, [], [audit, *effects], changed=True)
 
     def _nudge(self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext) -> Step:
         n = int(payload.get("n", 0))
-        if not clocks.form_owed(request, ctx.timers) or n != request.nudges_sent + 1:
+        owed = self._machine.allows(request.state, "nudge") and clocks.form_owed(
+            request, ctx.timers
+        )
+        if not owed or n != request.nudges_sent + 1:
             return Step(request)
         new, effects = _send_nudge(request, n, ctx)
         return Step(new, [], effects, changed=True)
