@@ -155,3 +155,18 @@ def test_an_organisation_offers_only_its_forms_at_intake() -> None:
     [question] = [m for m in step.replies if isinstance(m, Question)]
     assert question.field == "form" and [c.key for c in question.choices] == ["pdp"]
     assert asked(FLOW.step(step.session, inbound("mh1"), context)) == "form", "not offered"
+
+
+def test_update_typed_at_the_review_asks_the_master_reference_and_returns_to_the_review() -> None:
+    from tests.flows.test_conversation import at_review
+
+    review = at_review()
+    step = FLOW.step(review.session, inbound("update"), ctx())
+    assert asked(step) == "master_ref"
+    mine = replace(ctx(), references={"NPT/07/2026": ("NPT", "NCC")})
+    back = FLOW.step(step.session, inbound("NPT/07/2026"), mine)
+    assert back.session.state == "reviewing"
+    [card] = review_cards(back)
+    shown = [(f.label.split(". ", 1)[1], f.value) for f in card.fields]
+    assert ("Update of previous information", "Yes") in shown
+    assert ("Master reference", "NPT/07/2026") in shown
