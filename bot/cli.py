@@ -25,7 +25,6 @@ from bot.errors import NotFound, PortUnavailable, explain
 from bot.logs import configure_logging, get_logger
 from bot.services import Warn, load_checked_directory, load_keys, opened_store
 from flows.directory import find_problems
-from flows.states import RequestState
 
 log = get_logger("cli")
 INTERNAL_ERROR = 70
@@ -326,12 +325,13 @@ def _usage(message: str) -> int:
 
 
 async def _requests(settings: Settings, overdue: bool, fmt: str) -> int:
+    from flows import clocks
     from flows.request import Request
 
     async with opened_store(settings, os.environ, warn=_plain_warning) as store:
         rows = [Request.model_validate(v.data) for v in await store.list_requests()]
     if overdue:
-        rows = [r for r in rows if r.state == RequestState.RETRO_OVERDUE]
+        rows = [r for r in rows if clocks.form_overdue(r)]
     listing = [_row(r) for r in sorted(rows, key=lambda r: r.created_at)]
     if fmt == "json":
         print(json.dumps(listing, indent=2))

@@ -93,6 +93,7 @@ class Services:
             platform=platform,
             user_id=user_id,
             tenant=tenant,
+            calendar=self.calendar,
         )
 
 

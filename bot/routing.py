@@ -8,10 +8,11 @@ Reads happen here; every write goes into the unit, committed by the engine.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot import master_refs
 from bot.unit import Unit
 from flows import casefile, commands, idle, visibility
 from flows.context import LifecycleContext
@@ -130,7 +131,10 @@ class Router:
     ) -> None:
         key, flow = inbound.session_key, self.s.conversation
         ctx = self._conversation_context(unit.now, inbound)
-        step = flow.begin(ctx) if session is None else flow.step(session, inbound, ctx)
+        refs = await master_refs.looked_up(self.s.store, session, inbound)
+        ctx = replace(ctx, references=refs) if refs else ctx
+        first = inbound.text if inbound.kind == "text" else ""
+        step = flow.begin(ctx, first) if session is None else flow.step(session, inbound, ctx)
         unit.save_session(
             key, step.session.model_dump(mode="json"), loaded.version if loaded else 0
         )
@@ -169,7 +173,7 @@ class Router:
             form=submission.form,
             created_at=now,
             answers=submission.answers,
-            response_due_at=now + self.s.settings.timers.response_due,
+            response_due_at=now,  # set by the lifecycle from the organisation's clocks
         )
         step = self.s.lifecycle.submit(request, self._lifecycle(unit))
         unit.save_request(ref, step.request.model_dump(mode="json"), 0)

@@ -15,7 +15,7 @@ Every ``notification`` is generic and carries at most the reference.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -118,6 +118,7 @@ def spoc_card(request: Request, directory: Directory, ctx: LifecycleContext) -> 
     answers = request.answers
     fields = (
         CardField("Reference", request.ref),
+        *_update_and_priority(answers),
         CardField("Requesting organisation", _org_line(request, directory)),
         CardField("Requested by", who(directory, request.requester)),
         *phone_lines(request, directory),
@@ -137,6 +138,16 @@ def spoc_card(request: Request, directory: Directory, ctx: LifecycleContext) -> 
         status=spoc_status(request, directory, ctx),
         notification=f"Urgent request {request.ref} for the SPOC",
     )
+
+
+def _update_and_priority(answers: Mapping[str, Any]) -> tuple[CardField, ...]:
+    """An update names its master reference (§2.3); a routine request says so (§3 T3)."""
+    fields = []
+    if answers.get("master_ref"):
+        fields.append(CardField("Update of", str(answers["master_ref"])))
+    if answers.get("urgent_in_hours") == "no":
+        fields.append(CardField("Priority", "Routine"))
+    return tuple(fields)
 
 
 def _spoc_actions(request: Request) -> tuple[Action, ...]:
@@ -341,9 +352,10 @@ def nudge_card(
 
 def form_received_text(request: Request, directory: Directory) -> Text:
     """To a manager (or IG) who was chasing an overdue form: it has arrived."""
+    closed = "The request is closed" if request.state == "closed" else "The form is recorded"
     return Text(
         f"The written form for {request.ref} from {who(directory, request.requester)} has "
-        "arrived. The request is closed: nothing more to chase.",
+        f"arrived. {closed}: nothing more to chase.",
         notification=f"Written form for {request.ref} received",
     )
 

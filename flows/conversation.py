@@ -36,7 +36,7 @@ Audit effects carry states, codes and field keys only, never answer values.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -44,7 +44,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field, model_validator
 from transitions import Machine
 
-from flows import suggestion
+from flows import clocks, suggestion
+from flows.calendar import BusinessCalendar
 from flows.directory import Directory
 from flows.effects import Audit, Effect, Send
 from flows.forms import (
@@ -70,6 +71,7 @@ from flows.messages import (
 )
 from flows.policy import Policy
 from flows.progress import position, progress_text
+from flows.reference import MASTER_REF
 from flows.validators import InvalidAnswer
 from flows.verification import Refused, check_code, verify_caller
 
@@ -171,6 +173,12 @@ class ConversationContext:
     platform: str
     user_id: str
     tenant: str
+    calendar: BusinessCalendar | None = None
+    """The service's calendar: once the caller is known, office hours are their
+    organisation's (``flows.clocks``)."""
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The reference just typed as a master reference, if a request has it: its organisation
+    and the one it was made for (looked up by the engine, ``bot.master_refs``)."""
 
 
 @dataclass(frozen=True)
@@ -279,6 +287,9 @@ def _ask_target(event: Any) -> None:
 
 
 REDIRECTING = ("urgent_in_hours", "child_protection")
+_UPDATE_NOTE = (
+    "This request will be an update of an earlier one. I will ask for its master reference"
+)
 
 
 def _definition() -> tuple[list[str], list[dict[str, Any]]]:
@@ -345,8 +356,9 @@ class ConversationFlow:
 
     # --- public API ------------------------------------------------------------------------
 
-    def begin(self, ctx: ConversationContext) -> Step:
-        """A new conversation: greeting and the first (triage) question."""
+    def begin(self, ctx: ConversationContext, first: str = "") -> Step:
+        """A new conversation: greeting and the first (triage) question. ``first``: what the
+        person typed to start it (``update`` starts an update of an earlier request)."""
         session = Session(
             session_id=_session_id(ctx),
             in_office_hours=ctx.in_office_hours,
@@ -355,7 +367,11 @@ class ConversationFlow:
             history=[TRIAGE],
         )
         audit = Audit("conversation.started", details={"state": TRIAGE})
-        return Step(session, [Text(GREETING), self._question(session, ctx, "emergency")], [audit])
+        replies: list[Message] = [Text(GREETING)]
+        if first.strip().lower() == "update":
+            session.answers["update"] = "yes"
+            replies.append(Text(_UPDATE_NOTE + " after the first questions."))
+        return Step(session, [*replies, self._question(session, ctx, "emergency")], [audit])
 
     def step(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
         """Process one input from the person."""
@@ -424,6 +440,7 @@ class ConversationFlow:
             "new": self._in_progress,
             "keep": self._keep,
             "edit": self._edit,
+            "update": self._update,
         }
 
     def _click(self, session: Session, inbound: Inbound, ctx: ConversationContext) -> Step:
@@ -445,10 +462,10 @@ class ConversationFlow:
         if inbound.kind != "text" or word in ("help", "?", "status", "cancel", "back"):
             text = "That conversation has ended. Type start to begin a new request."
             return Step(session, [Text(text)])
-        return self._restart(session, ctx)
+        return self._restart(session, ctx, inbound.text)
 
-    def _restart(self, session: Session, ctx: ConversationContext) -> Step:
-        fresh = self.begin(ctx)
+    def _restart(self, session: Session, ctx: ConversationContext, first: str = "") -> Step:
+        fresh = self.begin(ctx, first)
         restarted = fresh.session.model_copy(
             update={"phase": session.phase, "locked_until": session.locked_until}
         )
@@ -479,6 +496,7 @@ class ConversationFlow:
             "urgent_in_hours": self._on_in_hours,
             "child_protection": self._on_child,
             "review": self._on_review,
+            MASTER_REF: self._on_master_ref,
         }.get(key)
         if special is not None:
             return special(session, value, ctx)
@@ -500,6 +518,10 @@ class ConversationFlow:
         if isinstance(result, Refused):
             return self._refuse(session, ctx, result.code, result.message)
         session.officer_id, session.acts_for = result.officer.id, list(result.acts_for)
+        if ctx.calendar is not None:
+            session.in_office_hours = clocks.in_office_hours(
+                ctx.directory, ctx.calendar, result.officer.org, ctx.now
+            )
         if session.locked_until is not None and ctx.now < session.locked_until:
             return self._refuse(session, ctx, "locked", self._locked_text(ctx))
         verified = Audit("conversation.verified", details={"officer": result.officer.id})
@@ -545,8 +567,8 @@ class ConversationFlow:
         )
 
     def _on_in_hours(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
-        if value == "yes":
-            session.answers["urgent_in_hours"] = "yes"
+        if value == "yes" or self.policy.routine_in_hours:  # "no": a routine request (48 h)
+            session.answers["urgent_in_hours"] = value
             return self._advance(session, ctx)
         self._fire(session, ctx, "redirect")
         text = Text(f"Thank you. {ctx.policy.in_hours_route} Nothing has been sent.")
@@ -677,6 +699,35 @@ class ConversationFlow:
         session.history.append(session.state)
         return Step(session, self._prompt(session, ctx))
 
+    def _update(self, session: Session, _: str, ctx: ConversationContext) -> Step:
+        """``update``: this draft updates an earlier request; its master reference is asked."""
+        session.answers["update"] = "yes"
+        note = Text(
+            _UPDATE_NOTE
+            + (" after this question." if session.phase in (TRIAGE, VERIFYING) else ".")
+        )
+        if session.phase in (TRIAGE, VERIFYING) or MASTER_REF in session.answers:
+            return Step(session, [note, *self._prompt(session, ctx)])
+        session.return_to_review = session.phase == REVIEWING or session.return_to_review
+        self._fire(session, ctx, "edit", field=MASTER_REF)
+        session.history.append(session.state)
+        return Step(session, [note, *self._prompt(session, ctx)])
+
+    def _on_master_ref(self, session: Session, value: Any, ctx: ConversationContext) -> Step:
+        owners = ctx.references.get(str(value), ())
+        if not set(owners) & {*session.acts_for}:
+            # One answer for "no such request" and "another organisation's": a reference is
+            # not a way to find out what others have asked.
+            return self._reprompt(
+                session,
+                ctx,
+                f"I cannot find a request {value} made by your organisation. Check the "
+                "reference on the confirmation of the earlier request, or type edit update to say "
+                "this is not an update. Your other answers are kept.",
+            )
+        session.answers[MASTER_REF] = str(value)
+        return self._advance(session, ctx)
+
     def _stale(self, session: Session, ctx: ConversationContext) -> Step:
         text = Text("That button belongs to an earlier question, so I have ignored it.")
         return Step(session, [text, *self._prompt(session, ctx)])
@@ -791,6 +842,7 @@ class ConversationFlow:
             has_totp=bool(officer and officer.totp_secret),
             organisations=organisations,
             ask_child_protection=bool(self.policy.child_protection_advice),
+            forms=clocks.settings_of(ctx.directory, officer.org).forms if officer else (),
         )
 
     def _spec(self, session: Session, ctx: ConversationContext) -> tuple[FieldSpec, ...]:
@@ -843,32 +895,44 @@ class _Diagram:
         return edges
 
     def _questions(self) -> list[tuple[str, str, str]]:
-        """Each question to the ones that can follow it: the next, and past conditional ones."""
+        """Each question to the ones that can follow it: the next, and past conditional ones.
+        A question whose gate (form, condition, rule) was found closed on the way is not
+        reachable past it; one whose gates all hold at the source always follows."""
         order = ["[*]", *self.keys, "[*]"]
         edges: list[tuple[str, str, str]] = []
         for i, source in enumerate(order[:-1]):
+            held, closed = self._gates(source), set[object]()
             for dest in order[i + 1 :]:
-                edges.append(
-                    (_mid(state_of(source)) if i else source, self._id(dest), self._label(dest))
-                )
-                if dest == "[*]" or not self._conditional(dest):
+                open_gates = self._gates(dest) - held
+                if open_gates & closed:
+                    continue
+                label = self._label(open_gates)
+                edges.append((_mid(state_of(source)) if i else source, self._id(dest), label))
+                if dest == "[*]" or not open_gates:
                     break
+                if len(open_gates) == 1:
+                    closed |= open_gates
         return edges
+
+    def _gates(self, key: str) -> frozenset[object]:
+        spec_field = self.fields.get(key)
+        return spec_field.gates() if spec_field is not None else frozenset()
 
     def _id(self, key: str) -> str:
         return key if key == "[*]" else _mid(state_of(key))
 
-    def _conditional(self, key: str) -> bool:
-        spec_field = self.fields[key]
-        return bool(spec_field.condition or spec_field.context_rule)
+    @staticmethod
+    def _label(gates: frozenset[object]) -> str:
+        words = sorted(_gate_text(g) for g in gates)
+        return "advance" + (f" [{', '.join(words)}]" if words else "")
 
-    def _label(self, key: str) -> str:
-        spec_field = self.fields.get(key)
-        if spec_field is not None and spec_field.context_rule:
-            return f"advance [{RULE_TEXT[spec_field.context_rule]}]"
-        if spec_field is not None and spec_field.condition is not None:
-            return f"advance [{(spec_field.condition.__doc__ or 'if asked').strip()}]"
-        return "advance"
+
+def _gate_text(gate: object) -> str:
+    if isinstance(gate, tuple):
+        return f"the {str(gate[1]).upper()} form"
+    if isinstance(gate, str):
+        return RULE_TEXT[gate]
+    return (getattr(gate, "__doc__", None) or "if asked").strip()
 
 
 def _mid(state: str) -> str:

@@ -12,6 +12,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from flows.org_settings import OrgSettings
+
 Role = Literal["requester", "spoc", "ig", "manager"]
 
 
@@ -46,6 +48,10 @@ class Organisation(_Strict):
     covers: tuple[str, ...] = ()
     prefix: str | None = None
     signatory: bool = True
+    settings: OrgSettings = Field(
+        default_factory=OrgSettings,
+        description="its own office hours, clocks, forms…; unset keys are the service's",
+    )
 
     @property
     def reference_prefix(self) -> str:

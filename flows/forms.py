@@ -16,9 +16,20 @@ from typing import Any, Literal
 from flows import validators as v
 from flows.messages import Choice, FieldKind, FormField, Question
 from flows.policy import Policy
+from flows.reference import MASTER_REF, parse_reference
 
 SpecKind = Literal[
-    "text", "long_text", "name", "date", "dob", "choice", "multi", "phone", "postcode", "code"
+    "text",
+    "long_text",
+    "name",
+    "date",
+    "dob",
+    "choice",
+    "multi",
+    "phone",
+    "postcode",
+    "code",
+    "reference",
 ]
 ContextRule = Literal["", "office_hours", "totp", "several_orgs", "child_protection"]
 Answer = str | list[str]
@@ -37,6 +48,7 @@ FORM_KINDS: dict[SpecKind, FieldKind] = {
     "phone": "phone",
     "postcode": "postcode",
     "code": "text",
+    "reference": "text",
 }
 
 
@@ -49,12 +61,14 @@ class FormContext:
     has_totp: bool = False
     organisations: tuple[Choice, ...] = ()
     ask_child_protection: bool = False
+    forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     """One question. ``condition`` looks at earlier answers; ``context_rule`` at the caller and
-    the time (office hours, a one-time-code secret, acting for several organisations)."""
+    the time (office hours, a one-time-code secret, acting for several organisations); ``form``
+    names the form kind whose own question it is (asked only when that form was chosen)."""
 
     key: str
     kind: SpecKind
@@ -68,6 +82,7 @@ class FieldSpec:
     max_len: int = 200
     in_summary: bool = True
     hint: str = ""
+    form: str = ""
 
     @property
     def multi(self) -> bool:
@@ -79,9 +94,22 @@ class FieldSpec:
 
     def applies(self, answers: Mapping[str, Any], context: FormContext) -> bool:
         """Whether this question is asked, given the answers so far and the caller."""
-        if self.condition is not None and not self.condition(answers):
+        if not self.asked_for(answers):
             return False
         return _context_allows(self.context_rule, context)
+
+    def asked_for(self, answers: Mapping[str, Any]) -> bool:
+        """Whether the answers so far call for this question (its form and its condition)."""
+        if self.form and answers.get("form") != self.form:
+            return False
+        return self.condition is None or self.condition(answers)
+
+    def gates(self) -> frozenset[object]:
+        """What decides whether it is asked: its form, condition and context rule (questions
+        with the same gate are asked together or not at all)."""
+        found: set[object] = {("form", self.form)} if self.form else set()
+        found |= {g for g in (self.condition, self.context_rule) if g}
+        return frozenset(found)
 
     def parse(self, raw: str | Sequence[str], today: date) -> Answer:
         """The normalised answer, ``""`` for a skipped optional field; raises ``InvalidAnswer``."""
@@ -142,6 +170,7 @@ _PARSERS: dict[str, Parser] = {
     "phone": lambda _f, raw, _: v.parse_phone(raw),
     "postcode": lambda _f, raw, _: v.parse_postcode(raw),
     "code": lambda _f, raw, _: v.parse_code(raw),
+    "reference": lambda _f, raw, _: parse_reference(raw),
 }
 
 # --- option lists (keys are public; labels follow the protocol) -------------------------------
@@ -195,6 +224,38 @@ def _other_chosen(answers: Mapping[str, Any]) -> bool:
 def _consent_not_obtained(answers: Mapping[str, Any]) -> bool:
     """consent not obtained"""
     return answers.get("consent") != "obtained"
+
+
+def _marked_update(answers: Mapping[str, Any]) -> bool:
+    """the requester typed update"""
+    return "update" in answers
+
+
+def _is_update(answers: Mapping[str, Any]) -> bool:
+    """an update of an earlier request"""
+    return answers.get("update") == "yes"
+
+
+def _update_fields() -> list[FieldSpec]:
+    """MH1 "Update of previous information?" and its "Master unique reference" (S4 App7, App10).
+    Not asked of everyone: typing ``update`` marks the draft as an update (the answer is then
+    on the review, where it can be changed), and the master reference is asked."""
+    return [
+        FieldSpec(
+            "update", "choice", "Update of previous information",
+            "Is this an update of an earlier request?",
+            "An update gives new information about a request already made, under its master "
+            "reference.",
+            choices=YES_NO, condition=_marked_update,
+        ),
+        FieldSpec(
+            MASTER_REF, "reference", "Master reference",
+            "What is the master reference of the earlier request? For example DPT/17/2026.",
+            "The reference the earlier request was given when it was sent. It must be a "
+            "request from your organisation.",
+            condition=_is_update,
+        ),
+    ]  # fmt: skip
 
 
 def _triage_fields() -> list[FieldSpec]:
@@ -355,15 +416,103 @@ def _request_fields(policy: Policy) -> list[FieldSpec]:
     ]  # fmt: skip
 
 
+def _proportionate(answers: Mapping[str, Any]) -> bool:
+    """(e) is Yes"""
+    return answers.get("hr_e") == "yes"
+
+
+def _pdp_long(key: str, label: str, prompt: str, help: str, optional: bool = False) -> FieldSpec:
+    return FieldSpec(
+        key, "long_text", label, prompt, help, optional=optional, form="pdp", max_len=2000
+    )
+
+
+def pdp_fields() -> list[FieldSpec]:
+    """The PDP form's own questions (S4 App8), defined once: asked at intake when the form is
+    PDP, shown on the review and the SPOC's details, and the retrospective PDP form's fields
+    (pre-filled from these answers)."""
+    tests = [
+        FieldSpec(
+            key,
+            "choice",
+            label,
+            f"Human-rights test {label}",
+            "The PDP form asks whether the disclosure is justified under human rights law, "
+            "test by test.",
+            choices=YES_NO,
+            form="pdp",
+        )
+        for key, label in HUMAN_RIGHTS
+    ]
+    return [
+        _pdp_long("behaviour", "Nature and pattern of the person's risky behaviour",
+                  "PDP form: what is the nature and pattern of the person's risky behaviour?",
+                  "What they have done, how often, and whether it is getting worse."),
+        _pdp_long("risk_nature", "Nature of risk", "What is the nature of the risk?",
+                  "For example violence, sexual harm, harm to children."),
+        _pdp_long("at_risk", "Who is at risk (particular individuals, children, vulnerable "
+                  "adults)", "Who is at risk?",
+                  "Particular individuals, children or vulnerable adults."),
+        _pdp_long("risk_increases", "In what circumstances is the risk likely to increase?",
+                  "In what circumstances is the risk likely to increase?",
+                  "For example mental health, medication, drugs, alcohol, housing, employment "
+                  "or relationships."),
+        _pdp_long("risk_reduces", "What factors are likely to reduce the risk?",
+                  "What factors are likely to reduce the risk?", "Anything that lowers it."),
+        FieldSpec(
+            "serious_harm_likely", "choice", "In your professional judgement, is there a "
+            "present likelihood of the person causing serious harm?",
+            "In your professional judgement, is there a present likelihood of the person "
+            "causing serious harm?",
+            "Serious harm means death or serious personal injury, physical or psychological.",
+            choices=YES_NO, form="pdp",
+        ),
+        FieldSpec(
+            "powers", "multi", "Power cited as basis of disclosure (tick any that are valid)",
+            "Which powers are the basis of the disclosure?",
+            "Tick every power that is valid. MoPI is for police use only.",
+            choices=tuple(c for c in POWERS if c.key != "mopi"), form="pdp",
+        ),
+        *tests[:5],  # (a)–(e), then the details (e) asks for, then (f)
+        FieldSpec(
+            "hr_e_details", "long_text", "Details of proportionality (needed if (e) is Yes)",
+            "You said the disclosure is proportionate: give the details.",
+            "Why sharing this, with these people, is in proportion to the risk.",
+            condition=_proportionate, form="pdp", max_len=2000,
+        ),
+        tests[5],
+        _pdp_long("other_agencies", "Other agencies who are, or need to be, involved or informed",
+                  "Which other agencies are, or need to be, involved or informed?",
+                  "Names and contact details. Type skip if none.", optional=True),
+    ]  # fmt: skip
+
+
 def conversation_fields(policy: Policy) -> tuple[FieldSpec, ...]:
-    """Every conversation question, in the order asked."""
-    return (*_triage_fields(), *_subject_fields(), *_request_fields(policy))
+    """Every conversation question, in the order asked (a form's own questions only when that
+    form was chosen: ``pdp_fields``)."""
+    request = _request_fields(policy)
+    at = next(i for i, f in enumerate(request) if f.key == "info_other") + 1
+    return (
+        *_triage_fields(),
+        *_update_fields(),
+        *_subject_fields(),
+        *request[:at],
+        *pdp_fields(),
+        *request[at:],
+    )
 
 
 def resolve(spec: Sequence[FieldSpec], context: FormContext) -> tuple[FieldSpec, ...]:
-    """The spec with the caller's organisations as the ``on_behalf_of`` options."""
+    """The spec with the caller's organisations as the ``on_behalf_of`` options, and only the
+    forms the caller's organisation uses as the ``form`` options."""
+    forms = tuple(c for c in FORMS if c.key in context.forms) if context.forms else FORMS
     return tuple(
-        replace(f, choices=context.organisations) if f.key == "on_behalf_of" else f for f in spec
+        replace(f, choices=context.organisations)
+        if f.key == "on_behalf_of"
+        else replace(f, choices=forms)
+        if f.key == "form"
+        else f
+        for f in spec
     )
 
 
@@ -373,11 +522,7 @@ def field_by_key(spec: Sequence[FieldSpec], key: str) -> FieldSpec:
 
 def summary_fields(spec: Sequence[FieldSpec], answers: Mapping[str, Any]) -> list[FieldSpec]:
     """The fields shown on the review, in order: answered, in the summary, still applicable."""
-    return [
-        f
-        for f in spec
-        if f.in_summary and f.key in answers and (f.condition is None or f.condition(answers))
-    ]
+    return [f for f in spec if f.in_summary and f.key in answers and f.asked_for(answers)]
 
 
 def summary_lines(answers: Mapping[str, Any], spec: Sequence[FieldSpec]) -> list[tuple[str, str]]:
@@ -449,29 +594,19 @@ def pdp_retro_fields(policy: Policy | None = None) -> tuple[FieldSpec, ...]:
     """The PDP referral form (S4 App8), in the form's order."""
     spec = conversation_fields(policy or Policy())
     take = {f.key: f for f in spec}
-    tests = [_retro(key, "choice", label, choices=YES_NO) for key, label in HUMAN_RIGHTS]
+    # The intake's PDP questions, as form fields: on the written form police may cite MoPI,
+    # and the details for (e) are checked against (e) (``_cross_errors``).
+    own = [replace(f, condition=None, form="") for f in pdp_fields()]
+    retro: dict[str, dict[str, Any]] = {
+        "powers": {"choices": POWERS},
+        "hr_e_details": {"optional": True},
+    }
     return (
         *_retro_subject(spec),
         take["subject.address"],
         _retro("ethnicity", "text", "Ethnicity", optional=True, max_len=80),
-        _long("behaviour", "Nature and pattern of the person's risky behaviour"),
-        _long("risk_nature", "Nature of risk"),
-        _long("at_risk", "Who is at risk (particular individuals, children, vulnerable adults)"),
-        _long("risk_increases", "In what circumstances is the risk likely to increase?"),
-        _long("risk_reduces", "What factors are likely to reduce the risk?"),
-        _retro("serious_harm_likely", "choice", "In your professional judgement, is there a "
-               "present likelihood of the person causing serious harm?", choices=YES_NO),
-        _retro("powers", "multi", "Power cited as basis of disclosure (tick any that are valid)",
-               choices=POWERS),
-        *tests,
-        _long("hr_e_details", "Details of proportionality (needed if (e) is Yes)", optional=True),
-        _long("other_agencies", "Other agencies who are, or need to be, involved or informed",
-              optional=True),
-    )  # fmt: skip
-
-
-def _long(key: str, label: str, optional: bool = False) -> FieldSpec:
-    return _retro(key, "long_text", label, optional=optional, max_len=2000)
+        *(replace(f, **retro.get(f.key, {})) for f in own),
+    )
 
 
 def retro_spec(form: RetroForm) -> tuple[FieldSpec, ...]:
@@ -490,7 +625,9 @@ def _prefill(spec: FieldSpec, value: Any) -> str | tuple[str, ...]:
 def _defaults(form: RetroForm, answers: Mapping[str, Any], requested_by: str) -> dict[str, Any]:
     """Values the request already gives, keyed by retrospective field."""
     values = {k: v for k, v in answers.items() if k not in ("verify.code", "review")}
-    values.update(priority="within_2h", update="no", requested_by=requested_by)
+    routine = answers.get("urgent_in_hours") == "no"
+    values.update(priority="within_48h" if routine else "within_2h", requested_by=requested_by)
+    values.setdefault("update", "no")
     if form == "pdp":
         values.setdefault("behaviour", answers.get("summary", ""))
     return values

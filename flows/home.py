@@ -32,6 +32,8 @@ def _request_field(request: Request, zone: ZoneInfo, now: datetime | None) -> Ca
         state = f"{state}. {_clock('Form', request.retro_due_at, now, zone, late)}"
     elif request.state in OPEN:
         state = f"{state}. {_clock('Response', request.response_due_at, now, zone)}"
+        if request.nudges_sent and request.retro_submitted_at is None:  # the form's clock ran out
+            state += f" {_clock('Form', request.retro_due_at, now, zone, late=True)}"
     return CardField(request.ref, state, _requester_action(request))
 
 

@@ -13,7 +13,9 @@ disclosure, and a declined request is still a request that was made and must be 
 (§6.1: "log the request … if denied, also log the reasons for denying"). So by default the form
 is due for every decided request, approved or declined. ``Timers.retrospective_after_decline``
 (default ``True``) turns that off locally, in which case a declined request closes at once.
-A withdrawn request needs no form: nothing was decided and the SPOC was told.
+The form's clock runs from the request, decided or not (``flows.clocks``): its reminders and
+overdue nudges are scheduled at submission, so an unanswered or withdrawn request still falls
+due (``Timers.retrospective_after_withdraw``, default ``True``, turns the withdrawn case off).
 
 The machine (``transitions``) only answers "is this event legal in this state, and where does
 it lead"; the functions below set the record's fields and build the effects. One ``Machine``
@@ -32,11 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from transitions import Machine, MachineError
 
-from flows import cards, decision, jobs
+from flows import cards, clocks, decision, jobs
 from flows.context import LifecycleContext as LifecycleContext
 from flows.directory import Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
@@ -77,6 +80,12 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "overdue", "source": "retro_due", "dest": "retro_overdue"},
     {"trigger": "nudge", "source": "retro_overdue", "dest": "retro_overdue"},
     {"trigger": "submit_form", "source": list(FORM_DUE), "dest": "retro_submitted"},
+    # The form's clock runs from the request: undecided (or withdrawn), a request is reminded,
+    # falls overdue, is nudged and may receive its form without changing state.
+    *(
+        {"trigger": trigger, "source": [*OPEN, "withdrawn"], "dest": None}
+        for trigger in ("remind", "overdue", "nudge", "submit_form")
+    ),
     {"trigger": "close", "source": "retro_submitted", "dest": "closed"},
 )
 
@@ -183,17 +192,23 @@ class RequestFlow:
         """A new request: set the response time, page the first officer, start the clocks."""
         if not self._machine.allows(request.state, "page"):
             return Step(request)
-        due = request.created_at + ctx.timers.response_due
-        new = self._move(request, "page", response_due_at=due)
+        ctx = clocks.for_org(ctx, request.org)
+        due = clocks.response_due(request, ctx.timers, ctx.calendar)
+        form_due = clocks.retro_due(request, ctx.timers, ctx.calendar)
+        new = self._move(request, "page", response_due_at=due, retro_due_at=form_due)
         new, effects = _page(new, ctx)
         effects = [
             Audit("request.submitted", new.ref, {"state": "paged", "form": new.form}),
             *effects,
             *_response_jobs(new, ctx),
+            *_retro_jobs(new, ctx),  # the form's clock runs from the request (S4 App4 §1.5c)
         ]
+        at = cards.hhmm(due, ctx.calendar.zone)
+        if due - ctx.now >= timedelta(hours=24):
+            at = cards.when(due, ctx.calendar.zone)
         reply = Text(
             f"Request {new.ref} has gone to the police SPOC. A response is due by "
-            f"{cards.hhmm(due, ctx.calendar.zone)} ({time_left(due, ctx.now)}). I will message "
+            f"{at} ({time_left(due, ctx.now)}). I will message "
             "you here; type status to see "
             "your requests or to withdraw this one. If anyone is in immediate danger, call the "
             "police control room on 999."
@@ -211,6 +226,7 @@ class RequestFlow:
         note: str = "",
     ) -> Step:
         """A person's action on a request (see ``SPOC_ACTIONS`` and ``REQUESTER_ACTIONS``)."""
+        ctx = clocks.for_org(ctx, request.org)
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
@@ -251,6 +267,7 @@ class RequestFlow:
 
     def retro_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
         """The retrospective form, pre-filled from the request, for the requester only."""
+        ctx = clocks.for_org(ctx, request.org)
         refusal = self._retro_refusal(request, actor, ctx)
         if refusal is not None:
             return refusal
@@ -275,7 +292,9 @@ class RequestFlow:
         values: Mapping[str, str | list[str]],
         ctx: LifecycleContext,
     ) -> Step:
-        """Validate the written form; on success close the request and stop every reminder."""
+        """Validate the written form; on success close the request and stop every reminder
+        (before a decision, or after a withdrawal, the form is recorded and the reminders stop)."""
+        ctx = clocks.for_org(ctx, request.org)
         refusal = self._retro_refusal(request, actor, ctx)
         if refusal is not None:
             return refusal
@@ -291,6 +310,8 @@ class RequestFlow:
         submitted = self._move(
             request, "submit_form", retro=dict(clean), retro_submitted_at=ctx.now
         )
+        if submitted.state != RequestState.RETRO_SUBMITTED:  # before a decision, or withdrawn
+            return _form_before_decision(submitted, ctx)
         return _close(self._move(submitted, "close", closed_at=ctx.now), ctx)
 
     # --- timers ------------------------------------------------------------------------------
@@ -299,6 +320,7 @@ class RequestFlow:
         self, request: Request, kind: str, payload: Mapping[str, Any], ctx: LifecycleContext
     ) -> Step:
         """A due job. A job whose purpose is gone is a no-op (no change, no effects)."""
+        ctx = clocks.for_org(ctx, request.org)
         handler = {
             jobs.SPOC_ACK: self._ack_timeout,
             jobs.RESPONSE_WARNING: self._response_warning,
@@ -359,7 +381,7 @@ class RequestFlow:
             return _refused(
                 request, actor, "retro", "Only the requester can submit the written form."
             )
-        if request.state not in FORM_DUE:
+        if not clocks.form_owed(request, ctx.timers):
             done = " It has already been received." if request.retro_submitted_at else ""
             return Step(request, [Text(f"No written form is due for {request.ref}.{done}")])
         return None
@@ -455,11 +477,22 @@ class RequestFlow:
         )
         if state != RequestState.RETRO_DUE:
             new = request.model_copy(update={"state": state, "closed_at": ctx.now})
+            closed = Audit("request.closed", new.ref, {"state": new.state})
+            return new, [*_cancel_retro_jobs(request, ctx), closed]
+        if request.retro_due_at is None:  # submitted before the clock ran from the request
+            due = clocks.retro_due(request, ctx.timers, ctx.calendar)
+            new = request.model_copy(update={"state": state, "retro_due_at": due})
+            audit = Audit("request.retro_due", new.ref, {"state": state, "due": due.isoformat()})
+            return new, [audit, *_retro_jobs(new, ctx)]
+        # The reminders and nudges have run since submission (deterministic ids): none again.
+        new = request.model_copy(update={"state": state})
+        if new.retro_submitted_at is not None:  # the form came before the decision
+            new = self._move(self._move(new, "submit_form"), "close", closed_at=ctx.now)
             return new, [Audit("request.closed", new.ref, {"state": new.state})]
-        due = ctx.calendar.deadline(request.created_at, ctx.timers.retrospective_due)
-        new = request.model_copy(update={"state": state, "retro_due_at": due})
-        audit = Audit("request.retro_due", new.ref, {"state": new.state, "due": due.isoformat()})
-        return new, [audit, *_retro_jobs(new, ctx)]
+        if new.nudges_sent > 0:  # already overdue
+            new = self._move(new, "overdue")
+        due_at = request.retro_due_at.isoformat()
+        return new, [Audit("request.retro_due", new.ref, {"state": new.state, "due": due_at})]
 
     def _ask(
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
@@ -507,12 +540,18 @@ class RequestFlow:
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext, note: str
     ) -> Step:
         new = self._move(request, "withdraw", withdrawn_at=ctx.now)
+        owed = clocks.form_owed(new, ctx.timers)
         effects: list[Effect] = [
             *_cancel_response_jobs(request),
+            *([] if owed else _cancel_retro_jobs(request, ctx)),
             Send(ToSpocChannel(), cards.spoc_card(new, ctx.directory, ctx)),
             Audit("request.withdrawn", new.ref, {"state": new.state}),
         ]
-        return Step(new, [Text(f"Request {new.ref} has been withdrawn.")], effects, True)
+        text = f"Request {new.ref} has been withdrawn."
+        if owed and new.retro_due_at is not None:
+            due = cards.when(new.retro_due_at, ctx.calendar.zone)
+            text += f" The written form that backs up the request is still due by {due}."
+        return Step(new, [Text(text)], effects, True)
 
     # --- timer handlers ----------------------------------------------------------------------
 
@@ -547,7 +586,8 @@ class RequestFlow:
         if not self._machine.allows(request.state, "breach"):
             return Step(request)
         ref = request.ref
-        alert = cards.channel_text(f"Request {ref}: the 2-hour response time has passed.", ref)
+        clock = clocks.response_clock(request.answers, ctx.timers)
+        alert = cards.channel_text(f"Request {ref}: the response time ({clock}) has passed.", ref)
         effects: list[Effect] = [Send(ToSpocChannel(), alert)]
         if ctx.directory.spoc.fallback:
             effects.append(Send(ToOfficer(ctx.directory.spoc.fallback), alert))
@@ -565,7 +605,10 @@ class RequestFlow:
     def _reminder(
         self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext
     ) -> Step:
-        if not self._machine.allows(request.state, "remind"):
+        owed = self._machine.allows(request.state, "remind") and clocks.form_owed(
+            request, ctx.timers
+        )
+        if not owed or request.nudges_sent:
             return Step(request)
         n = int(payload.get("n", 0))
         effects: list[Effect] = [
@@ -575,16 +618,22 @@ class RequestFlow:
         return Step(request, [], effects)
 
     def _overdue(self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext) -> Step:
-        if not self._machine.allows(request.state, "overdue"):
+        owed = self._machine.allows(request.state, "overdue") and clocks.form_owed(
+            request, ctx.timers
+        )
+        if not owed or request.nudges_sent:
             return Step(request)
-        new = self._move(request, "overdue")
+        new = self._move(request, "overdue")  # undecided or withdrawn, the state stays
         audit = Audit("request.retro_overdue", new.ref, {"state": new.state})
         new, effects = _send_nudge(new, 1, ctx)
         return Step(new, [], [audit, *effects], changed=True)
 
     def _nudge(self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext) -> Step:
         n = int(payload.get("n", 0))
-        if not self._machine.allows(request.state, "nudge") or n != request.nudges_sent + 1:
+        owed = self._machine.allows(request.state, "nudge") and clocks.form_owed(
+            request, ctx.timers
+        )
+        if not owed or n != request.nudges_sent + 1:
             return Step(request)
         new, effects = _send_nudge(request, n, ctx)
         return Step(new, [], effects, changed=True)
@@ -777,6 +826,22 @@ def _send_nudge(request: Request, n: int, ctx: LifecycleContext) -> tuple[Reques
         Audit("request.overdue_nudged", new.ref, {"n": n, "recipients": recipients}),
     ]
     return new, effects
+
+
+def _form_before_decision(new: Request, ctx: LifecycleContext) -> Step:
+    """A written form received while the request is undecided (or after it was withdrawn):
+    recorded, the reminders stop; the decision, if one comes, closes the request."""
+    audit = Audit(
+        "request.retro_submitted", new.ref, {"state": new.state, "fields": sorted(new.retro or {})}
+    )
+    effects: list[Effect] = [
+        *_cancel_retro_jobs(new, ctx),
+        Send(ToSpocChannel(), cards.spoc_card(new, ctx.directory, ctx)),
+        audit,
+        *_tell_chasers(new, ctx),
+    ]
+    reply = Text(f"Thank you. The written form for {new.ref} is recorded.")
+    return Step(new, [reply], effects, changed=True)
 
 
 def _close(new: Request, ctx: LifecycleContext) -> Step:

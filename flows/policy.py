@@ -58,10 +58,12 @@ class Timers(_Section):
     conversation_idle_warning: WallSetting = timedelta(minutes=5)
     spoc_ack: WallSetting = timedelta(minutes=10)
     spoc_rota_rounds: int = Field(default=2, ge=1, le=10)
-    response_due: WallSetting = timedelta(hours=2)
+    response_due: DurationSetting = Duration(wall=timedelta(hours=2))  # urgent (S4 App4 §2.4)
+    response_due_routine: DurationSetting = Duration(wall=timedelta(hours=48))  # or 10 working days
     response_warning: WallSetting = timedelta(minutes=30)
     retrospective_due: DurationSetting = Duration(wall=timedelta(hours=72))
     retrospective_after_decline: bool = True  # the form backs up the request (S4 App4 §1.5c)
+    retrospective_after_withdraw: bool = True  # so does a withdrawn one: it was made
     retrospective_reminders: tuple[WallSetting, ...] = (timedelta(hours=24), timedelta(hours=2))
     overdue_nudge_every: WallSetting = timedelta(hours=24)
     ig_after_nudges: int = Field(default=2, ge=0)
@@ -92,6 +94,11 @@ class Policy(_Section):
         "information governance lead to update the nominated-officer directory."
     )
     ask_in_hours: bool = True
+    routine_in_hours: bool = Field(
+        default=False,
+        description="in office hours, take a request that can wait as a routine one (48 h "
+        "clock) instead of sending the requester to the written route",
+    )
     child_protection_advice: str = Field(
         default="",
         description="when set, ask whether the concern is about a specific child and, if so, "

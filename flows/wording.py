@@ -37,7 +37,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "request.declined": ("Declined", True),
     "request.withdrawn": ("Withdrawn", True),
     "request.response_warning": ("Response due soon: SPOC channel reminded", False),
-    "request.response_breached": ("The 2-hour response time passed", False),
+    "request.response_breached": ("The response time passed", False),
     "request.escalation_exhausted": ("Nobody on the rota picked it up: fallback alerted", False),
     "request.retro_due": ("Written form due", False),
     "request.retro_reminded": ("Reminder about the written form sent", False),

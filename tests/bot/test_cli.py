@@ -65,6 +65,49 @@ def test_directory_check_reports_structural_errors(tmp_path: Path) -> None:
     assert "officers[0].nmae: unknown key" in result.stderr
 
 
+def test_directory_check_validates_each_organisations_settings(tmp_path: Path) -> None:
+    """Per-organisation settings (office hours, clocks, forms…) fail with their key path."""
+    raw = yaml.safe_load((ROOT / "directory.example.yaml").read_text())
+    raw["organisations"][1]["settings"] = {
+        "office_hours": {"end": "17:00", "bank_holidays": "MARS"},
+        "timers": {"retrospective_due": "soon", "spoc_ack": "1 working day"},
+        "forms": ["mh2"],
+        "retention": {"decided": "six years"},
+    }
+    broken = tmp_path / "directory.yaml"
+    broken.write_text(yaml.safe_dump(raw))
+    result = oohbot("directory", "check", "--config", str(_config(tmp_path, broken)))
+    assert result.returncode == 1
+    err = result.stderr
+    assert "organisations[1].settings.office_hours.bank_holidays: use ENG" in err
+    assert "organisations[1].settings.timers.retrospective_due: 'soon' is not a duration" in err
+    assert "organisations[1].settings.timers.spoc_ack: this timer must be wall-clock" in err
+    assert "organisations[1].settings.forms[0]:" in err
+    raw["organisations"][1]["settings"] = {"timers": {"job_poll": "1s"}}
+    broken.write_text(yaml.safe_dump(raw))
+    result = oohbot("directory", "check", "--config", str(_config(tmp_path, broken)))
+    assert "organisations[1].settings.timers: job_poll: a timer of the whole service" in (
+        result.stderr
+    )
+    assert "organisations[1].settings.retention.decided:" in err
+
+
+def test_directory_check_accepts_organisation_settings(tmp_path: Path) -> None:
+    raw = yaml.safe_load((ROOT / "directory.example.yaml").read_text())
+    raw["organisations"][1]["settings"] = {
+        "office_hours": {"start": "09:00", "end": "17:30", "bank_holidays": "WLS"},
+        "timers": {"retrospective_due": "1 working day", "response_due_routine": "10 working days"},
+        "forms": ["mh1"],
+        "decision_items": {"required": ["power", "inform_subject"]},
+        "inform_subject": True,
+        "retention": {"decided": "2190d"},
+    }
+    good = tmp_path / "directory.yaml"
+    good.write_text(yaml.safe_dump(raw))
+    result = oohbot("directory", "check", "--config", str(_config(tmp_path, good)))
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
     config = tmp_path / "app.yaml"
     config.write_text("timers:\n  spoc_ack: whenever\n")

@@ -19,7 +19,8 @@ def test_the_shipped_app_yaml_loads_with_an_empty_environment() -> None:
     assert settings.service.listen.port == 3978
     assert settings.store.url == f"sqlite:///{ROOT / 'data/oohbot.db'}"
     assert settings.timers.retrospective_due == Duration(wall=timedelta(hours=72))
-    assert settings.timers.response_due == timedelta(hours=2)
+    assert settings.timers.response_due == Duration(wall=timedelta(hours=2))
+    assert settings.timers.response_due_routine == Duration(wall=timedelta(hours=48))
     assert not settings.slack.enabled and not settings.teams.enabled and settings.web.enabled
 
 
@@ -77,3 +78,11 @@ def test_production_turns_the_clock_control_off(tmp_path: Path) -> None:
 def test_a_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="OOHBOT_CONFIG"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_working_day_response_clocks_are_written_as_durations(tmp_path: Path) -> None:
+    """§3 T3/T8: the routine 48 h and Warwickshire's 10 working days, as written in app.yaml."""
+    raw = {"timers": {"response_due": "1 working day", "response_due_routine": "10 working days"}}
+    timers = parse_settings(raw, {}, tmp_path).timers
+    assert timers.response_due == Duration(working_days=1)
+    assert timers.response_due_routine == Duration(working_days=10)

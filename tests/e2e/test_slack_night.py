@@ -402,3 +402,66 @@ async def test_nothing_personal_reaches_a_channel_or_a_notification(night: Slack
     everything = " ".join(c.text() for c in night.recorder.calls)
     assert "<!channel>" not in everything and "<@U123>" not in everything
     assert "&lt;!channel&gt;" in everything and "&lt;@U123&gt;" in everything
+
+
+PDP_ANSWERS = {
+    **ANSWERS,
+    "form": "pdp",
+    "behaviour": "Repeated threats to neighbours, getting worse",
+    "risk_nature": "Threats of violence with a blade",
+    "at_risk": "The neighbours at number 19",
+    "risk_increases": "When he stops his medication",
+    "risk_reduces": "Contact with his care coordinator",
+    "serious_harm_likely": "yes",
+    "powers": "1",
+    "hr_a": "yes",
+    "hr_b": "yes",
+    "hr_c": "no",
+    "hr_d": "yes",
+    "hr_e": "yes",
+    "hr_e_details": "Only the risk to the neighbours is shared",
+    "hr_f": "yes",
+    "other_agencies": "skip",
+}
+
+
+async def test_a_pdp_night_asks_the_pdp_questions_and_prefills_the_pdp_form(
+    night: SlackNight,
+) -> None:
+    """S4 App8: with the PDP form the intake asks its own questions (nature of risk, powers,
+    tests (a)–(f) with details for (e), other agencies), and the written form is pre-filled."""
+    calls = await night.request(AMARA, PDP_ANSWERS)
+    asked = {
+        str(b.get("block_id", "")).removeprefix("ask:")
+        for c in night.posts_to(dm_of(AMARA), calls)
+        for b in _blocks(c)
+    }
+    found = REF.search(" ".join(c.text() for c in night.posts_to(dm_of(AMARA), calls)))
+    assert found
+    ref = found.group(0)
+    asked |= {
+        str(b.get("block_id", "")).removeprefix("ask:")
+        for c in night.posts_to(dm_of(AMARA))
+        for b in _blocks(c)
+    }
+    pdp_keys = {"behaviour", "risk_nature", "at_risk", "powers", "hr_a", "hr_e", "hr_e_details"}
+    assert pdp_keys <= asked, sorted(asked)
+    request = await night.state(ref)
+    assert request.form == "pdp" and request.answers["hr_e_details"].startswith("Only the risk")
+
+    await _decide(night, MARSH, "spoc:approve", ref, "Disclosed a caution for a bladed article")
+    since = len(night.recorder.calls)
+    await night.click(AMARA, "retro:open", ref, dm_of(AMARA))
+    [opened] = [c for c in await night.settled(since) if c.method == "views.open"]
+    view = opened.params["view"]
+    blocks = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert blocks["retro:risk_nature"]["initial_value"] == PDP_ANSWERS["risk_nature"]
+    assert blocks["retro:hr_e"]["initial_option"]["value"] == "yes"
+    assert blocks["retro:hr_c"]["initial_option"]["value"] == "no"
+    assert [o["value"] for o in blocks["retro:powers"]["initial_options"]] == ["cda_s115"]
+    since = len(night.recorder.calls)
+    await night.submit(AMARA, view, _filled(view))
+    await night.settled(since)
+    closed = await night.state(ref)
+    assert closed.state == "closed" and closed.retro is not None
+    assert closed.retro["at_risk"] == PDP_ANSWERS["at_risk"]

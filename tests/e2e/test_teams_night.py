@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -136,16 +136,18 @@ class TeamsNight:
     def to(self, who: str) -> list[Call]:
         return [c for c in self.recorder.calls if c.conversation == self.chat(who)]
 
-    async def request(self, who: str) -> list[Call]:
+    async def request(self, who: str, given: Mapping[str, str] = ANSWERS) -> list[Call]:
         """Answer every question: buttons where offered, the multi-choice card once, typing
         otherwise (so all three input paths are exercised)."""
         calls = await self.say(who, "hello")
-        answers = {**ANSWERS, "summary": f"{ANSWERS['summary']} {INJECTION}"}
+        answers = {**given, "summary": f"{given['summary']} {INJECTION}"}
+        self.asked: list[str] = []
         for _ in range(60):
             asked = [c for c in calls if question_field(c)]
             if not asked:
                 return calls
             last = asked[-1]
+            self.asked.append(question_field(last) or "")
             calls = await self._answer(who, last, answers)
         raise AssertionError("the conversation did not end")
 
@@ -377,3 +379,39 @@ async def test_a_form_sent_with_a_missing_answer_is_shown_again_in_place(
     assert any(e.get("id") == "decision:note" for e in elements(update.card))
     assert not [c for c in after if c.kind in ("send", "reply") and elements(c.card)]
     assert (await state(night, ref)).outcome is None
+
+
+async def test_a_pdp_night_on_teams_asks_the_pdp_questions_and_prefills_the_form(
+    night: TeamsNight,
+) -> None:
+    """S4 App8 at intake on Teams; the PDP form opens pre-filled from those answers."""
+    from tests.e2e.test_slack_night import PDP_ANSWERS
+
+    await night.install_in_channel()
+    await night.install("di.marsh")
+    calls = await night.request("amara.okafor", PDP_ANSWERS)
+    assert {"risk_nature", "powers", "hr_a", "hr_f", "hr_e_details"} <= set(night.asked)
+    found = REF.search("\n".join(plain(c) for c in calls))
+    assert found
+    ref = found.group(0)
+    private = await night.click_in_channel(
+        "di.marsh", action(spoc_card(night, ref), "spoc:approve")
+    )
+    [form] = [c for c in private if c.conversation == night.chat("di.marsh")]
+    after = await night.submit(
+        "di.marsh", {**action(form, "spoc:decision"), "decision:note": "Disclosed a caution"}
+    )
+    outcome = next(
+        c
+        for c in after
+        if c.conversation == night.chat("amara.okafor")
+        and any(d["action"] == "retro:open" for d in submits(c))
+    )
+    opened = await night.submit("amara.okafor", action(outcome, "retro:open"))
+    [retro] = [c for c in opened if any(d["action"] == "retro:submit" for d in submits(c))]
+    values = retro_values(retro)
+    assert values["retro:risk_nature"] == PDP_ANSWERS["risk_nature"]
+    assert values["retro:hr_e_details"] == PDP_ANSWERS["hr_e_details"]
+    assert values["retro:hr_e"] == "yes" and values["retro:powers"] == "cda_s115"
+    await night.submit("amara.okafor", {**action(retro, "retro:submit"), **values})
+    assert (await state(night, ref)).state == "closed"

@@ -8,6 +8,7 @@ from flows.forms import (
     FormContext,
     conversation_fields,
     field_by_key,
+    pdp_fields,
     retro_fields,
     summary_lines,
     validate_retro,
@@ -30,8 +31,10 @@ def _options(key: str) -> list[str]:
 
 def test_the_field_keys_are_the_public_contract() -> None:
     """DESIGN.md "Form field keys" (plus ``child_protection``, asked only where the local
-    protocol sets ``policy.child_protection_advice``)."""
-    assert [f.key for f in SPEC if f.key != "child_protection"] == KEYS
+    protocol sets ``policy.child_protection_advice``; ``update``/``master_ref``, asked only of
+    an update; and the PDP form's own questions, asked only for it)."""
+    extra = {"child_protection", "update", "master_ref", *(f.key for f in pdp_fields())}
+    assert [f.key for f in SPEC if f.key not in extra] == KEYS
     assert field_by_key(SPEC, "child_protection").context_rule == "child_protection"
 
 
@@ -157,3 +160,46 @@ def test_mh1_cross_field_rules_and_required_fields() -> None:
     assert clean["priority"] == "within_2h" and clean["contact_phone"] == "+441632960123"
     _, errors = validate_retro("mh1", {}, TODAY)
     assert errors["subject.last_name"] == "This is required." and "ethnicity" not in errors
+
+
+PDP_INTAKE = [
+    "behaviour", "risk_nature", "at_risk", "risk_increases", "risk_reduces",
+    "serious_harm_likely", "powers", "hr_a", "hr_b", "hr_c", "hr_d", "hr_e", "hr_e_details",
+    "hr_f", "other_agencies",
+]  # fmt: skip
+
+
+def test_the_pdp_questions_are_asked_only_for_the_pdp_form() -> None:
+    """S4 App8: nature of risk, the powers, tests (a)–(f) with details for (e), other agencies."""
+    context = FormContext()
+    pdp = {"form": "pdp", "hr_e": "yes"}
+    asked = [f.key for f in SPEC if f.key in PDP_INTAKE and f.applies(pdp, context)]
+    assert asked == PDP_INTAKE
+    assert not [f.key for f in SPEC if f.key in PDP_INTAKE and f.applies({"form": "mh1"}, context)]
+    assert not field_by_key(SPEC, "hr_e_details").applies({"form": "pdp", "hr_e": "no"}, context)
+    assert "mopi" not in [c.key for c in field_by_key(SPEC, "powers").choices], "police only"
+
+
+def test_the_pdp_form_is_built_from_the_intake_questions_and_prefilled_by_them() -> None:
+    answers = {
+        "form": "pdp",
+        "risk_nature": "Threats with a blade",
+        "powers": ["cda_s115"],
+        "hr_e": "yes",
+        "hr_e_details": "Only the ward team is told",
+    }
+    fields = {f.key: f for f in retro_fields("pdp", answers)}
+    assert set(PDP_INTAKE) <= set(fields)
+    assert fields["risk_nature"].value == "Threats with a blade"
+    assert fields["powers"].value == ("cda_s115",)
+    assert fields["hr_e_details"].value == "Only the ward team is told"
+    assert "mopi" in [c.key for c in fields["powers"].choices], "police may cite MoPI on the form"
+    labels = {f.key: f.label for f in SPEC}
+    assert all(fields[k].label == labels[k] for k in PDP_INTAKE), "one definition"
+
+
+def test_an_organisation_offers_only_its_forms() -> None:
+    from flows.forms import resolve
+
+    spec = resolve(SPEC, FormContext(forms=("pdp",)))
+    assert [c.key for c in field_by_key(spec, "form").choices] == ["pdp"]

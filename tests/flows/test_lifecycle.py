@@ -211,7 +211,8 @@ def test_decline_with_a_reason_still_needs_the_written_form() -> None:
     assert world.request.outcome == "declined"
     assert world.request.decision_note == "Threshold not met"
     assert world.request.state == "retro_due"
-    assert schedules(world.steps[-1].effects, jobs.RETRO_OVERDUE)
+    assert schedules(world.steps[0].effects, jobs.RETRO_OVERDUE), "scheduled at submission"
+    assert not schedules(world.steps[-1].effects, jobs.RETRO_OVERDUE), "and not again"
     assert (
         "Declined by Jo Trewin"
         in cards_of(to_channel(world.steps[-1].effects), f"spoc:{REF}")[0].status
@@ -221,8 +222,9 @@ def test_decline_with_a_reason_still_needs_the_written_form() -> None:
 def test_decline_closes_at_once_when_the_local_policy_says_no_form() -> None:
     world = submitted(World().with_timers(retrospective_after_decline=False))
     step = world.act("spoc1", "spoc:decline", "Not met")
-    assert world.request.state == "closed" and world.request.retro_due_at is None
+    assert world.request.state == "closed"
     assert not schedules(step.effects)
+    assert jobs.job_id(jobs.RETRO_OVERDUE, REF) in cancels(step.effects), "the form clock stops"
 
 
 def test_the_first_decision_wins_and_the_second_is_told_who_and_when() -> None:
@@ -330,13 +332,14 @@ def test_withdrawal_after_a_decision_is_refused() -> None:
 def test_retro_reminders_are_scheduled_before_the_deadline() -> None:
     world = approved()
     due = FRIDAY_10PM + 72 * HOUR
-    reminders = schedules(world.steps[-1].effects, jobs.RETRO_REMINDER)
+    assert not schedules(world.steps[-1].effects, jobs.RETRO_REMINDER), "not twice"
+    reminders = schedules(world.steps[0].effects, jobs.RETRO_REMINDER)
     assert [r.due_at for r in reminders] == [due - 24 * HOUR, due - 2 * HOUR]
     assert [r.job_id for r in reminders] == [
         jobs.job_id(jobs.RETRO_REMINDER, REF, 0),
         jobs.job_id(jobs.RETRO_REMINDER, REF, 1),
     ]
-    (overdue,) = schedules(world.steps[-1].effects, jobs.RETRO_OVERDUE)
+    (overdue,) = schedules(world.steps[0].effects, jobs.RETRO_OVERDUE)
     assert overdue.due_at == due
 
     world.at(due - 24 * HOUR)
