@@ -394,7 +394,12 @@ async def _retention(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{args.ref} {done}.")
             return 0
         outcomes = await retention.run(
-            store, settings.retention, now, dry_run=args.dry_run, actor=_operator()
+            store,
+            settings.retention,
+            now,
+            dry_run=args.dry_run,
+            actor=_operator(),
+            directory=load_checked_directory(settings, _plain_warning),
         )
     rows = [outcome.row() for outcome in outcomes]
     if args.format == "json":

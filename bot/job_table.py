@@ -85,7 +85,7 @@ class JobTable:
     async def _retention(self, unit: Unit, job: Job) -> None:
         """The daily retention run, in this job's unit of work (a batch at a time)."""
         periods = self.s.settings.retention
-        found = await retention.candidates(self.s.store, periods, unit.now)
+        found = await retention.candidates(self.s.store, periods, unit.now, self.s.directory)
         due = [c for c in found if not c.due.held][: periods.batch]
         for candidate in due:
             work = retention.destruction(candidate, unit.now, unit.actor)

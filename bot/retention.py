@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.errors import NotFound
 from flows import jobs, retention
 from flows.digest import next_digest_at
+from flows.directory import Directory
 from flows.errors import OohbotError
 from flows.request import LegalHold, Request
 from flows.retention import Due, Retention
@@ -54,16 +55,30 @@ class Candidate:
     due: Due
 
 
-async def candidates(store: Store, periods: Retention, now: datetime) -> list[Candidate]:
-    """Ended requests whose period is over at ``now`` (held ones included, marked held)."""
-    cutoff = retention.shortest(periods).before(now)
+def _periods_by_org(periods: Retention, directory: Directory | None) -> dict[str, Retention]:
+    if directory is None:
+        return {}
+    return {
+        org.code: org.settings.retention_over(periods)
+        for org in directory.organisations
+        if org.settings.retention
+    }
+
+
+async def candidates(
+    store: Store, periods: Retention, now: datetime, directory: Directory | None = None
+) -> list[Candidate]:
+    """Ended requests whose period is over at ``now`` (held ones included, marked held);
+    each organisation's own periods (directory ``settings.retention``) apply to its requests."""
+    by_org = _periods_by_org(periods, directory)
+    cutoff = min(retention.shortest(p).before(now) for p in [periods, *by_org.values()])
     found: list[Candidate] = []
     for ref in await store.closed_before(cutoff.timestamp()):
         stored = await store.get_request(ref)
         if stored is None:
             continue
         request = Request.model_validate(stored.data)
-        due = retention.due(request, periods)
+        due = retention.due(request, by_org.get(request.org, periods))
         if due is not None and due.due_at <= now:
             found.append(Candidate(stored, request, due))
     return found
@@ -79,11 +94,17 @@ def destruction(candidate: Candidate, now: datetime, actor: str) -> UnitOfWork:
 
 
 async def run(
-    store: Store, periods: Retention, now: datetime, *, dry_run: bool, actor: str
+    store: Store,
+    periods: Retention,
+    now: datetime,
+    *,
+    dry_run: bool,
+    actor: str,
+    directory: Directory | None = None,
 ) -> list[Outcome]:
     """Destroy (or, with ``dry_run``, list) what is due; held requests are listed, kept."""
     outcomes: list[Outcome] = []
-    for candidate in await candidates(store, periods, now):
+    for candidate in await candidates(store, periods, now, directory):
         if candidate.due.held:
             outcomes.append(Outcome(candidate.due, "held"))
         elif dry_run:

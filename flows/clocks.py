@@ -63,8 +63,12 @@ def _calendar(
 def for_org(ctx: LifecycleContext, org: str) -> LifecycleContext:
     """``ctx`` with the organisation's timers and calendar in place of the service's."""
     settings = settings_of(ctx.directory, org)
+    policy = ctx.policy.model_copy(update={"decision": settings.decision_over(ctx.policy.decision)})
     return replace(
-        ctx, timers=settings.timers_over(ctx.timers), calendar=calendar_for(ctx.calendar, settings)
+        ctx,
+        timers=settings.timers_over(ctx.timers),
+        calendar=calendar_for(ctx.calendar, settings),
+        policy=policy,
     )
 
 

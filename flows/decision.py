@@ -128,6 +128,9 @@ class DecisionPolicy(BaseModel):
     decline_reasons: tuple[Option, ...] = DECLINE_REASONS
     required: tuple[str, ...] = Field(default=DEFAULT_REQUIRED)
     default_conditions: str = DEFAULT_CONDITIONS
+    inform_subject_default: Literal["", "yes", "no"] = Field(
+        default="", description="the answer the form starts with (an organisation's norm)"
+    )
 
     def model_post_init(self, context: object, /) -> None:
         unknown = set(self.required) - set(APPROVE_ITEMS) - set(DECLINE_ITEMS)
@@ -324,6 +327,13 @@ def validate(
     return Decision.model_validate({"outcome": outcome, **clean}), {}
 
 
+def _starting_values(policy: DecisionPolicy) -> Values:
+    start: dict[str, str | list[str]] = {"conditions": policy.default_conditions}
+    if policy.inform_subject_default:
+        start["inform_subject"] = policy.inform_subject_default
+    return start
+
+
 def form(
     ref: str,
     context: DecisionContext,
@@ -334,7 +344,7 @@ def form(
 ) -> Form:
     """The ``spoc:decision`` form; after a failed submission, with what was typed and each
     error beside its input."""
-    typed: Values = values if values is not None else {"conditions": policy.default_conditions}
+    typed: Values = values if values is not None else _starting_values(policy)
     errors = errors or {}
     fields = tuple(_field(item, typed.get(item.key), errors.get(item.key, ""), policy, typed)
                    for item in shown)  # fmt: skip

@@ -245,6 +245,7 @@ class RequestFlow:
         self, request: Request, actor: Officer, action: str, ctx: LifecycleContext
     ) -> Step:
         """The note form for an approve/decline/ask click (or a refusal)."""
+        ctx = clocks.for_org(ctx, request.org)
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal
@@ -260,6 +261,7 @@ class RequestFlow:
     ) -> Step:
         """An approve or decline form sent back: validated item by item (``flows.decision``);
         with errors the form comes back with what was typed, otherwise the decision is made."""
+        ctx = clocks.for_org(ctx, request.org)
         refusal = self._refusal(request, actor, action, ctx)
         if refusal is not None:
             return refusal

@@ -6,9 +6,10 @@ organisation that sets ``timers: {retrospective_due: 1 working day}`` keeps ever
 the service. ``oohbot directory check`` validates them with the key path in the message
 (``organisations[2].settings.timers.response_due: …``).
 
-``decision_items``, ``inform_subject`` and ``retention`` are carried for the decision and the
-retention rules, which read them; the clocks (``flows.clocks``) read ``office_hours`` and
-``timers``, and the intake reads ``forms``.
+The clocks (``flows.clocks``) read ``office_hours`` and ``timers``, the intake reads ``forms``,
+the SPOC's decision form reads ``decision_items`` (e.g. ``required: [note, power]``) and
+``inform_subject`` (the answer the form starts with), and the retention run reads
+``retention`` (``decided``, ``forms``, ``undecided`` periods) for that organisation's requests.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.calendar import WEEKDAYS
-from flows.policy import DurationSetting, Timers
+from flows.decision import DecisionPolicy
+from flows.policy import Timers
+from flows.retention import PeriodSetting, Retention
 
 FormKind = Literal["mh1", "pdp"]
+RetentionRule = Literal["decided", "forms", "undecided"]
 REGIONS = ("ENG", "WLS", "SCT", "NIR", "NONE")
 
 
@@ -80,14 +84,38 @@ class OrgSettings(_Strict):
         default=(), description="the forms its requests may be backed by; empty: all"
     )
     decision_items: dict[str, Any] = Field(
-        default_factory=dict, description="which decision items are required (decision rules)"
+        default_factory=dict,
+        description="the decision settings this organisation changes (as policy.decision)",
     )
     inform_subject: bool | None = Field(
         default=None, description="whether the subject is normally told of a disclosure"
     )
-    retention: dict[str, DurationSetting] = Field(
+    retention: dict[RetentionRule, PeriodSetting] = Field(
         default_factory=dict, description="retention periods by record kind (retention rules)"
     )
+
+    @field_validator("decision_items")
+    @classmethod
+    def _known_decision_items(cls, items: dict[str, Any]) -> dict[str, Any]:
+        DecisionPolicy.model_validate(items)  # the keys and item names of policy.decision
+        return items
+
+    def decision_over(self, service: DecisionPolicy) -> DecisionPolicy:
+        """The service's decision settings with this organisation's written over them."""
+        if not self.decision_items and self.inform_subject is None:
+            return service
+        merged = {**service.model_dump(), **self.decision_items}
+        if self.inform_subject is not None:
+            merged["inform_subject_default"] = "yes" if self.inform_subject else "no"
+        return DecisionPolicy.model_validate(merged)
+
+    def retention_over(self, service: Retention) -> Retention:
+        """The service's retention periods with this organisation's written over them."""
+        if not self.retention:
+            return service
+        return service.model_copy(
+            update={str(rule): period for rule, period in self.retention.items()}
+        )
 
     @field_validator("timers")
     @classmethod

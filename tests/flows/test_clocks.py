@@ -187,3 +187,28 @@ def test_the_requesters_view_shows_an_overdue_form_on_an_undecided_request() -> 
     officer = world.officer("req")
     shown = repr(home_view(officer, [world.request], world.directory, CALENDAR.zone, world.now))
     assert "Form overdue by 1 hour" in shown
+
+
+def test_an_organisation_sets_its_required_decision_items_and_whether_the_subject_is_told() -> None:
+    settings = OrgSettings(decision_items={"required": ["note"]}, inform_subject=True)
+    world = _with_org_settings(settings)
+    world.submit()
+    form = world.form("spoc1", "spoc:approve").replies[-1]
+    assert isinstance(form, Form)
+    told = [f for f in form.fields if f.key == "inform_subject"]
+    assert told and told[0].value == "yes", "the form starts with the organisation's norm"
+    step = world.decide("spoc1", "spoc:approve", {"note": "One caution, 2019"})
+    assert world.request.outcome == "approved", step.replies
+
+    strict = World()
+    strict.submit()
+    strict.decide("spoc1", "spoc:approve", {"note": "One caution, 2019"})
+    assert strict.request.outcome is None, "the service's default asks for every S4 item"
+
+
+def test_an_organisation_with_an_unknown_decision_item_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown decision items"):
+        OrgSettings(decision_items={"required": ["horoscope"]})

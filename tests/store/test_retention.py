@@ -330,3 +330,30 @@ async def test_a_corrected_subject_is_found_under_both_versions_until_destroyed(
     await retention.run(store, PERIODS, CLOSED + timedelta(days=7 * 365), dry_run=False, actor="r")
     for name in (CANARY, "Vexhorandel"):
         assert await store.find_subject(INDEX.digest(name, "1979-02-14")) == []
+
+
+async def test_an_organisation_keeps_its_records_for_its_own_period(backend: Backend) -> None:
+    """Directory ``settings.retention`` (issue 14, per organisation): one organisation keeps
+    decided requests two years, the service six; only its request is due after three."""
+    from flows.directory import Directory, Organisation
+    from flows.org_settings import OrgSettings
+    from flows.retention import parse_period
+
+    two_years = parse_period("2 years")
+    short = OrgSettings(retention={"decided": two_years, "forms": two_years})
+    directory = Directory(
+        organisations=(
+            Organisation(code="DPT", name="Trust", settings=short),
+            Organisation(code="CNC", name="Council"),
+        )
+    )
+    store = await backend.open(index=INDEX)
+    await create(store, "DPT/5/2026")
+    await store.commit(
+        UnitOfWork(requests=[Change("CNC/1/2026", request_doc("CNC/1/2026", org="CNC"), 0)])
+    )
+    three_years_on = CLOSED + timedelta(days=3 * 366)
+    done = await retention.run(
+        store, PERIODS, three_years_on, dry_run=True, actor="retention", directory=directory
+    )
+    assert [(o.due.ref, o.due.period) for o in done] == [("DPT/5/2026", "2 years")]
