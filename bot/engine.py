@@ -39,7 +39,8 @@ from flows.directory import Directory
 from flows.home import home_view
 from flows.inbound import Inbound, Platform
 from flows.lifecycle import RequestFlow
-from flows.messages import Message
+from flows.messages import Card, Message
+from flows.oncall import oncall_card
 from flows.request import Request
 from flows.visibility import Query
 from flows.wire import decode_inbound, decode_message, encode_inbound
@@ -79,6 +80,11 @@ class Services:
         """What a lifecycle call may know besides the request."""
         timers, policy = self.settings.timers, self.settings.policy
         return LifecycleContext(now, self.directory, timers, self.calendar, policy=policy)
+
+    def oncall_card(self, now: datetime) -> Card:
+        """Who is on duty for the SPOC desk at ``now``, level by level."""
+        zone = self.settings.service.zone
+        return oncall_card(self.directory, now, zone, self.settings.timers.spoc_ack)
 
     def conversation_context(
         self, now: datetime, platform: Platform, user_id: str, tenant: str
