@@ -47,6 +47,8 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "request.closed": ("Closed", False),
     "request.action_refused": ("Action refused", True),
     "request.timeline_viewed": ("Timeline read", True),
+    "request.reassigned": ("Handed over to a colleague", True),
+    "request.reassign_refused": ("Hand-over refused", True),
 }
 SYSTEM = "system"
 ONE_MINUTE = timedelta(minutes=1)
