@@ -29,7 +29,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.routing import Router
 from bot.unit import Conversation, Leases, Unit, is_reply
-from flows import jobs, visibility
+from flows import handover, jobs, visibility
 from flows.calendar import BusinessCalendar
 from flows.commands import BUSY
 from flows.context import LifecycleContext
@@ -240,6 +240,14 @@ class Engine:
         due = next_digest_at(self.clock.now(), zone, at)
         job_id = jobs.job_id(jobs.IG_DIGEST, "daily")
         await self.store.schedule(Job(job_id, jobs.IG_DIGEST, due.timestamp()))
+
+    async def schedule_handover(self) -> None:
+        """(Re)schedule the hand-over at the schedule's next shift change, if it has one.
+        The job id is the moment of the change, so replicas agree on it."""
+        job = handover.next_job(self.directory, self.clock.now(), self.settings.service.zone)
+        if job is not None:
+            due = job.due_at.timestamp()
+            await self.store.schedule(Job(job.job_id, job.kind, due, dict(job.payload)))
 
     # --- the unit of work ------------------------------------------------------------------
 

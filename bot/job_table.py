@@ -7,14 +7,17 @@ the draft finished) commits nothing but its own completion.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.unit import Unit
-from flows import idle, jobs, visibility
+from flows import handover, idle, jobs, visibility
 from flows.context import LifecycleContext
 from flows.conversation import ConversationContext, Session
 from flows.digest import next_digest_at
 from flows.request import Request
+from flows.states import OPEN
+from flows.visibility import Query
 from store.base import Job
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ class JobTable:
             **dict.fromkeys(jobs.CONVERSATION_KINDS, self._idle),
             **dict.fromkeys(jobs.REQUEST_KINDS, self._request),
             jobs.IG_DIGEST: self._digest,
+            jobs.HANDOVER: self._handover,
         }
 
     async def run(self, unit: Unit, job: Job) -> None:
@@ -62,6 +66,13 @@ class JobTable:
         zone, at = self.s.settings.service.zone, self.s.settings.timers.ig_digest_at
         due = next_digest_at(unit.now, zone, at).timestamp()
         unit.work.schedule.append(Job(jobs.job_id(jobs.IG_DIGEST, "daily"), jobs.IG_DIGEST, due))
+
+    async def _handover(self, unit: Unit, job: Job) -> None:
+        """A shift change: summaries for the incoming officers, then the next hand-over."""
+        at = datetime.fromtimestamp(float(job.payload.get("at", unit.now.timestamp())), UTC)
+        requests = await self.s.find(Query(frozenset(OPEN)))
+        zone = self.s.settings.service.zone
+        unit.apply(handover.at_shift_change(self.s.directory, at, requests, zone))
 
     async def _idle(self, unit: Unit, job: Job) -> None:
         key = str(job.payload["session"])

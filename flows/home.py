@@ -21,7 +21,6 @@ from flows.request import Request
 from flows.states import FINAL, FORM_DUE, OPEN, RequestState
 from flows.wording import due_phrase, event_line, state_name
 
-
 _NO_WAIT = timedelta(0)
 """The on-duty card names who is reached at each level, not how long each waits."""
 

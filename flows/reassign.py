@@ -23,7 +23,9 @@ NOT_ON_ROTA = "Choose a colleague who is on the SPOC rota"
 
 def colleagues(actor: Officer, ctx: LifecycleContext) -> tuple[str, ...]:
     """Whom ``actor`` may hand a request to: the rota members who may act today, but them."""
-    return tuple(o for o in pageable_rota(ctx.directory, ctx.now, ctx.calendar.zone) if o != actor.id)
+    return tuple(
+        o for o in pageable_rota(ctx.directory, ctx.now, ctx.calendar.zone) if o != actor.id
+    )
 
 
 def form(request: Request, actor: Officer, ctx: LifecycleContext, error: str = "") -> Form:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -173,7 +174,7 @@ def duty_spans(
     bounds = [start.astimezone(zone), *changes(schedule, start, end, zone), end.astimezone(zone)]
     bounds = sorted(set(bounds))
     spans: list[tuple[str, datetime, datetime]] = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in pairwise(bounds):
         officer = on_duty(schedule, a, zone).get(layer)
         if officer is None:
             continue

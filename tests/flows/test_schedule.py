@@ -48,9 +48,7 @@ POLICY = EscalationPolicy(
     ),
     repeat_every=timedelta(minutes=30),
 )
-WITH_POLICY = DIRECTORY.model_copy(
-    update={"spoc": ROTA.model_copy(update={"escalation": POLICY})}
-)
+WITH_POLICY = DIRECTORY.model_copy(update={"spoc": ROTA.model_copy(update={"escalation": POLICY})})
 
 
 def local(day: int, hour: int, minute: int = 0) -> datetime:
@@ -96,9 +94,7 @@ def test_without_a_schedule_the_rota_pages_as_before() -> None:
 
 def test_schedule_problems_name_their_path() -> None:
     bad = Schedule(rotations=(Rotation(officers=("spoc1", "nobody", "req")),))
-    directory = DIRECTORY.model_copy(
-        update={"spoc": Rota(rota=("spoc1", "spoc2"), schedule=bad)}
-    )
+    directory = DIRECTORY.model_copy(update={"spoc": Rota(rota=("spoc1", "spoc2"), schedule=bad)})
     problems = find_problems(directory, date(2026, 11, 1))
     assert "spoc.schedule.rotations[0].officers[1]: unknown officer 'nobody'" in problems
     assert any(p.startswith("spoc.schedule.rotations[0].officers[2]") for p in problems)
