@@ -146,7 +146,7 @@ async def test_reassign_pages_the_named_colleague_and_refuses_someone_off_the_ro
     settings = _settings(tmp_path, scheduled_example(tmp_path), store_url)
     night = _night(settings, store, local(29, 8, 10))
     await night.request("amara.okafor")
-    ref = [e for e in await store.audit_entries() if e.action == "request.paged"][0].ref
+    ref = next(e for e in await store.audit_entries() if e.action == "request.paged").ref
     (form,) = await night.click("di.marsh", "spoc:reassign", ref)
     assert isinstance(form, Form)
     assert [c.key for c in form.fields[0].choices] == ["ds.kellow", "duty.inspector"]
