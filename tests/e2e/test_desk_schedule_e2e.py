@@ -16,14 +16,16 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_app
+from bot.app import WORKER, build_app
 from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from tests.bot.test_desk_schedule import local, scheduled_example
 from tests.e2e import test_slack_more as slack_more
 from tests.e2e import test_slack_night as slack_night
+from tests.e2e import test_teams_night as teams_night
 from tests.e2e.slack_recorder import TEAM, running_recorder
+from tests.e2e.teams_recorder import TeamsRecorder
 from tests.night import ANSWERS, TIMERS, open_test_store
 
 SPOC_CHANNEL = slack_night.SPOC_CHANNEL
@@ -200,3 +202,49 @@ async def test_console_pages_whoever_is_on_duty_and_shows_oncall(
         response = await client.get(f"/web/api/home?officer={off_duty}")
         home = await response.json()
         assert any(m.get("card_id") == "oncall" for m in home["messages"])
+
+
+# --- Microsoft Teams ------------------------------------------------------------------------
+
+
+async def test_teams_status_shows_who_is_on_duty(tmp_path: Path) -> None:
+    path = scheduled_example(tmp_path)
+    raw_directory = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for officer in raw_directory["officers"]:
+        aad = teams_night.AAD.get(officer["id"], f"aad-{officer['id']}")
+        officer["teams"] = {"aad_object_id": aad, "tenant_id": teams_night.TENANT}
+    path.write_text(yaml.safe_dump(raw_directory), encoding="utf-8")
+    raw = {
+        "directory": str(path),
+        "timers": TIMERS,
+        "web": {"enabled": False},
+        "teams": {
+            "enabled": True,
+            "spoc_channel": teams_night.CHANNEL,
+            "tenant_id": teams_night.TENANT,
+        },
+        "service": {
+            "environment": "development",
+            "listen": {"host": "127.0.0.1"},
+            "timezone": "Europe/London",
+        },
+        "store": {"url": f"sqlite:///{tmp_path / 'teams.db'}"},
+    }
+    settings = parse_settings(raw, {}, tmp_path)
+    store = await open_test_store(settings.store.url)
+    at = local(29, 7, 50)
+    clock = FrozenClock(at)
+    directory = load_directory(settings.directory, settings.service.zone, at)
+    app = build_app(settings, clock=clock, store=store, directory=directory, run_worker=False)
+    try:
+        async with (
+            TeamsRecorder() as recorder,
+            TestClient(TestServer(app, host="127.0.0.1")) as client,
+        ):
+            night = teams_night.TeamsNight(client, recorder, clock, store, app[WORKER])
+            await night.install("di.marsh")
+            shown = "\n".join(teams_night.plain(c) for c in await night.say("di.marsh", "status"))
+            assert "SPOC desk on duty" in shown
+            assert "Sam Kellow" in shown and "Level 1" in shown
+    finally:
+        await store.close()
