@@ -86,6 +86,7 @@ class Reloader:
             self.version = version_of(settings, live)
         except OSError:
             self.version = ""
+        self._waiting_for = ""
 
     async def reload(self, *, expected: str | None = None) -> bool:
         """Load, validate and swap in the directory file; False (old kept) on any problem, or
@@ -96,7 +97,9 @@ class Reloader:
             log.error("directory_reload_failed", error=str(error).splitlines()[0])
             return False
         if expected is not None and version != expected:
-            log.warning("directory_reload_waiting", have=version[:12], published=expected[:12])
+            if self._waiting_for != expected:  # once per published version, not every check
+                log.warning("directory_reload_waiting", have=version[:12], published=expected[:12])
+                self._waiting_for = expected
             return False
         swap(self._live, directory)
         self.version = version
