@@ -56,10 +56,11 @@ def page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]
             Send(ToOfficer(officer), card),
             Send(ToSpocChannel(), card),
         ]
-    notice = f"Request {new.ref} is waiting for a SPOC: {level_label(level)} paged ({where})."
+    label = level_label(level, ctx.directory)
+    notice = f"Request {new.ref} is waiting for a SPOC: {label} paged ({where})."
     effects.append(Send(ToSpocChannel(), cards.channel_text(notice, new.ref)))
     if step > 1:
-        effects.append(Send(ToOfficer(new.requester), _requester_update(new.ref, level, where)))
+        effects.append(Send(ToOfficer(new.requester), _requester_update(new.ref, label, where)))
     effects += [
         Schedule(
             jobs.job_id(jobs.SPOC_ACK, new.ref, step),
@@ -95,10 +96,10 @@ def _wait_after(level: Level, number: int, count: int, ctx: LifecycleContext) ->
     return max(level.wait, policy.repeat_every)
 
 
-def _requester_update(ref: str, level: Level, where: str) -> Text:
+def _requester_update(ref: str, label: str, where: str) -> Text:
     return Text(
         f"Nobody at the police SPOC desk has picked up request {ref} yet. I have now alerted "
-        f"{level_label(level)} ({where}) and will keep going until someone answers. If anyone "
+        f"{label} ({where}) and will keep going until someone answers. If anyone "
         "is in immediate danger, call the police control room on 999.",
         notification=f"Update on request {ref}",
     )

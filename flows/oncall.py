@@ -82,7 +82,7 @@ def resolve(level: Level, layers: dict[str, str], directory: Directory) -> str |
     return level.who
 
 
-def level_label(level: Level) -> str:
+def level_label(level: Level, directory: Directory) -> str:
     """A level in plain words (no names: safe for the requester and the channel)."""
     labels = {
         ON_DUTY: "the officer on duty",
@@ -91,7 +91,9 @@ def level_label(level: Level) -> str:
     }
     if level.who in labels:
         return labels[level.who]
-    return "the second-level officer" if "." in level.who else f"the {level.who} officer on duty"
+    if directory.officer(level.who) is not None:
+        return "the second-level officer"
+    return f"the {level.who} officer on duty"
 
 
 def duty_levels(
@@ -100,7 +102,7 @@ def duty_levels(
     """Each level of the desk's escalation at ``at`` and whom it reaches."""
     layers = layers_on_duty(directory, at, zone)
     return [
-        DutyLevel(n, level_label(level), resolve(level, layers, directory), level.wait)
+        DutyLevel(n, level_label(level, directory), resolve(level, layers, directory), level.wait)
         for n, level in enumerate(policy_levels(directory, default_wait), start=1)
     ]
 

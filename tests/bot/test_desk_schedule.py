@@ -18,7 +18,7 @@ import yaml
 from bot.app import build_core
 from bot.clock import FrozenClock
 from bot.config import Settings, parse_settings
-from bot.directory import load_directory
+from bot.directory import DirectoryError, load_directory
 from bot.ical import export_ics
 from bot.reload import Reloader
 from flows.messages import Card, Form, Text
@@ -301,3 +301,55 @@ async def test_reload_keeps_the_old_directory_on_error_and_swaps_a_good_one_into
         assert replica.engine.directory.spoc.rota == ("ds.kellow",)
     await replicas[1].request("amara.okafor")
     assert _pages(replicas[1], "ds.kellow") == 1 and _pages(replicas[1], "di.marsh") == 0
+
+
+DESK_ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Westshire FIC//Desk rota//EN
+BEGIN:VEVENT
+UID:days@example.invalid
+DTSTAMP:20261101T000000Z
+DTSTART;TZID=Europe/London:20261102T080000
+DTEND;TZID=Europe/London:20261102T200000
+RRULE:FREQ=DAILY
+SUMMARY:Dana Marsh
+CATEGORIES:primary
+END:VEVENT
+BEGIN:VEVENT
+UID:nights@example.invalid
+DTSTAMP:20261101T000000Z
+DTSTART;TZID=Europe/London:20261102T200000
+DTEND;TZID=Europe/London:20261103T080000
+RRULE:FREQ=DAILY
+SUMMARY:ds.kellow
+END:VEVENT
+BEGIN:VEVENT
+UID:cover@example.invalid
+DTSTAMP:20261101T000000Z
+DTSTART;TZID=Europe/London:20261127T200000
+DTEND;TZID=Europe/London:20261128T080000
+SUMMARY:Duty cover
+X-OOHBOT-OFFICER:duty.inspector
+CATEGORIES:override
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_a_desk_calendar_with_recurring_shifts_and_a_cover_is_imported(tmp_path: Path) -> None:
+    """A rota as a desk keeps it: daily recurring day and night events named by officer
+    name or id, and a one-off cover marked as an override."""
+    path = scheduled_example(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["spoc"]["schedule"] = {"calendar": "desk.ics"}
+    path.write_text(yaml.safe_dump(raw))
+    (tmp_path / "desk.ics").write_text(DESK_ICS)
+    schedule = load_directory(path, LONDON, local(20, 12)).spoc.schedule
+    assert schedule is not None
+    assert on_duty(schedule, local(29, 7, 50), LONDON) == {"primary": "ds.kellow"}
+    assert on_duty(schedule, local(29, 8, 10), LONDON) == {"primary": "di.marsh"}
+    assert on_duty(schedule, local(27, 23), LONDON) == {"primary": "duty.inspector"}
+
+    (tmp_path / "desk.ics").write_text(DESK_ICS.replace("SUMMARY:ds.kellow", "SUMMARY:Nobody"))
+    with pytest.raises(DirectoryError, match="'Nobody' starting 2026-1"):
+        load_directory(path, LONDON, local(20, 12))

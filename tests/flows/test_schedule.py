@@ -207,3 +207,20 @@ def test_reassign_refuses_someone_not_on_the_rota() -> None:
     assert isinstance(again, Form) and "SPOC rota" in again.fields[0].error
     refused = world.flow.reassign(world.request, world.officer("req"), "spoc2", world.ctx)
     assert not refused.changed and "cannot" in refused.replies[0].text  # type: ignore[union-attr]
+
+
+def test_escalation_problems_name_their_path() -> None:
+    policy = EscalationPolicy(
+        levels=(Level(who="on_duty"), Level(who="mgr"), Level(who="night"), Level(who="fallback"))
+    )
+    directory = DIRECTORY.model_copy(
+        update={"spoc": Rota(rota=("spoc1", "spoc2"), escalation=policy)}
+    )
+    problems = find_problems(directory, date(2026, 11, 1))
+    assert "spoc.escalation.levels[1].who: 'mgr' is not on spoc.rota, so could not acknowledge" in (
+        problems
+    )
+    assert any(p.startswith("spoc.escalation.levels[2].who: 'night' is neither") for p in problems)
+    assert "spoc.escalation.levels[3].who: 'fallback' needs spoc.fallback to name an officer" in (
+        problems
+    )
