@@ -246,5 +246,17 @@ async def test_teams_status_shows_who_is_on_duty(tmp_path: Path) -> None:
             shown = "\n".join(teams_night.plain(c) for c in await night.say("di.marsh", "status"))
             assert "SPOC desk on duty" in shown
             assert "Sam Kellow" in shown and "Level 1" in shown
+
+            await night.install_in_channel()
+            await night.install("ds.kellow")
+            await night.request("amara.okafor")
+            [page] = [c for c in night.to("ds.kellow") if teams_night.submits(c)]
+            hand_over = teams_night.action(page, "spoc:reassign")
+            [form] = [c for c in await night.submit("ds.kellow", hand_over) if c.card]
+            assert any(e.get("id") == "reassign:officer" for e in teams_night.elements(form.card))
+            chosen = {**teams_night.action(form, "spoc:reassign_to"), "reassign:officer": "di.marsh"}
+            await night.submit("ds.kellow", chosen)
+            told = "\n".join(teams_night.plain(c) for c in night.to("di.marsh"))
+            assert "has handed urgent information request" in told
     finally:
         await store.close()
