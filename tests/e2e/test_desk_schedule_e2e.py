@@ -254,7 +254,8 @@ async def test_teams_status_shows_who_is_on_duty(tmp_path: Path) -> None:
             hand_over = teams_night.action(page, "spoc:reassign")
             [form] = [c for c in await night.submit("ds.kellow", hand_over) if c.card]
             assert any(e.get("id") == "reassign:officer" for e in teams_night.elements(form.card))
-            chosen = {**teams_night.action(form, "spoc:reassign_to"), "reassign:officer": "di.marsh"}
+            chosen = teams_night.action(form, "spoc:reassign_to")
+            chosen["reassign:officer"] = "di.marsh"
             await night.submit("ds.kellow", chosen)
             told = "\n".join(teams_night.plain(c) for c in night.to("di.marsh"))
             assert "has handed urgent information request" in told
