@@ -314,7 +314,7 @@ async def _until_signal() -> None:
 
 
 async def _worker(settings: Settings) -> int:
-    from bot.app import WORKER, build_app
+    from bot.app import RELOADER, WORKER, build_app
 
     directory = load_checked_directory(settings)
     async with opened_store(settings, os.environ) as store:
@@ -325,8 +325,12 @@ async def _worker(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        _reload_on_hangup(app)
+        # The worker pages too: it follows 'oohbot directory reload' like every service.
+        watch = asyncio.create_task(app[RELOADER].run(stop))
         log.info("worker_started")
         await app[WORKER].run(stop)
+        await watch
     return 0
 
 

@@ -115,3 +115,42 @@ def test_sighup_and_directory_reload_swap_the_directory_in_without_a_restart(
     process.send_signal(signal.SIGTERM)
     _, log = process.communicate(timeout=30)
     assert "directory_reload_failed" in log and "directory_reloaded" in log
+
+
+def test_a_standalone_worker_follows_directory_reload(tmp_path: Path) -> None:
+    """``oohbot worker`` pages too, so it must pick up a published directory as well."""
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(EXAMPLE)
+    config = tmp_path / "app.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "service": {"data_dir": str(tmp_path / "data")},
+                "store": {"url": f"sqlite:///{tmp_path / 'data' / 'oohbot.db'}"},
+                "directory": str(directory),
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
+    cli = [sys.executable, "-m", "bot.cli"]
+    worker = subprocess.Popen(
+        [*cli, "worker", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        assert worker.poll() is None, worker.communicate()[1][-2000:]
+        directory.write_text(EXAMPLE.replace(ROTA, "rota: [ds.kellow]"))
+        reload = [*cli, "directory", "reload", "--config", str(config)]
+        done = subprocess.run(reload, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        time.sleep(7)  # the watch looks every 5 seconds
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, log = worker.communicate(timeout=30)
+    assert worker.returncode == 0, log[-2000:]
+    assert "directory_reloaded" in log
