@@ -24,6 +24,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics, keep_store_gauges, latency_middleware, ping
 from bot.observed import observed
 from bot.platforms import PLATFORMS
+from bot.reload import Reloader
 from bot.worker import Worker
 from flows.directory import Directory
 from flows.errors import new_error_id, sorry
@@ -40,6 +41,7 @@ STORE_GAUGES_EVERY = 15.0
 MAX_BODY_BYTES = 1024 * 1024
 """Any request body over this is refused with 413 before a handler reads it."""
 KEY_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("key_ids")
+RELOADER = web.AppKey("reloader", Reloader)
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,13 @@ def build_app(
     app[ENGINE], app[WORKER], app[METRICS], app[STORE] = engine, worker, metrics, store
     app[BACKGROUND] = []
     app[KEY_IDS] = tuple(key_ids)
+    app[RELOADER] = Reloader(settings, directory, store, on_swap=engine.schedule_handover)
     _health_routes(app)
     advance = _advance(clock, worker)
     _install_platforms(app, settings, engine, store, directory, clock, advance, platforms)
     app.on_startup.append(_start_digest)
     app.cleanup_ctx.append(_gauges_context(clock, STORE_GAUGES_EVERY))
+    app.cleanup_ctx.append(_reload_context)
     if run_worker:
         app.cleanup_ctx.append(_worker_context)
     return app
@@ -207,6 +211,7 @@ def _errors(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
 async def _start_digest(app: web.Application) -> None:
     await app[ENGINE].schedule_digest()
     await app[ENGINE].schedule_retention()
+    await app[ENGINE].schedule_handover()
 
 
 def _gauges_context(clock: Clock, every: float) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -234,4 +239,14 @@ async def _worker_context(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=5)
+
+
+async def _reload_context(app: web.Application) -> AsyncIterator[None]:
+    """Watch for a published directory version (``oohbot directory reload``)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(app[RELOADER].run(stop))
+    yield
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
         await asyncio.wait_for(task, timeout=5)

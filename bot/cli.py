@@ -12,8 +12,9 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from bot import rotation
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Listen, Settings, config_path, load_settings
 from bot.directory import DirectoryError, load_directory
-from bot.errors import NotFound, PortUnavailable, explain
+from bot.errors import DirectoryProblems, NotFound, PortUnavailable, UsageError, explain
 from bot.logs import configure_logging, get_logger
 from bot.services import Warn, load_checked_directory, load_keys, opened_store
 from flows.directory import find_problems
@@ -42,7 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="do not run the scheduler worker")
     sub.add_parser("worker", help="run the scheduler worker alone")
     directory = sub.add_parser("directory", help="nominated-officer directory tools")
-    directory.add_argument("action", choices=["check"])
+    directory.add_argument("action", choices=["check", "reload"])
+    oncall = sub.add_parser("oncall", help="who is on duty for the SPOC desk, level by level")
+    oncall.add_argument("--at", help="a moment, ISO 8601 (default: now); local time if no offset")
+    oncall.add_argument("--format", choices=["text", "json"], default="text")
+    oncall.add_argument(
+        "--export-ics", metavar="FILE", help="write the schedule as an iCalendar file instead"
+    )
+    oncall.add_argument(
+        "--days", type=int, default=31, help="days to export from --at (default 31)"
+    )
     flow = sub.add_parser("flow", help="state machine tools")
     flow.add_argument("action", choices=["diagram"])
     flow.add_argument("--machine", choices=["conversation", "request"], default="conversation")
@@ -155,7 +165,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     commands = {
         "serve": lambda: asyncio.run(_serve(settings, worker=not args.no_worker)),
         "worker": lambda: asyncio.run(_worker(settings)),
-        "directory": lambda: _directory_check(settings),
+        "directory": lambda: (
+            asyncio.run(_directory_reload(settings))
+            if args.action == "reload"
+            else _directory_check(settings)
+        ),
+        "oncall": lambda: _oncall(settings, args),
         "audit": lambda: asyncio.run(_audit(settings, args)),
         "requests": lambda: asyncio.run(_requests_command(settings, args)),
         "keys": lambda: asyncio.run(_rotate(settings, args.service)),
@@ -182,7 +197,7 @@ def _flow_diagram(machine: str) -> int:
 
 def _directory_check(settings: Settings) -> int:
     try:
-        directory = load_directory(settings.directory)
+        directory = load_directory(settings.directory, settings.service.zone)
     except DirectoryError as error:
         print(f"{settings.directory}:\n{error}", file=sys.stderr)
         return 1
@@ -194,6 +209,65 @@ def _directory_check(settings: Settings) -> int:
     counts = f"{len(directory.organisations)} organisations, {len(directory.officers)} officers"
     print(f"{settings.directory}: OK ({counts})")
     return 0
+
+
+async def _directory_reload(settings: Settings) -> int:
+    """Validate like start-up; publish the version for every running service to load."""
+    from bot.reload import publish, validated
+
+    try:
+        directory, version = validated(settings, _plain_warning)
+    except (DirectoryError, DirectoryProblems) as error:
+        print(f"oohbot: {error}", file=sys.stderr)
+        print("oohbot: nothing was reloaded; the running services keep the old directory")
+        return 1
+    async with opened_store(settings, os.environ, warn=_plain_warning) as store:
+        await publish(store, version, datetime.now(UTC))
+    layers = "with a schedule" if directory.spoc.schedule else "rota only"
+    print(
+        f"{settings.directory}: OK ({len(directory.officers)} officers, {layers}); version "
+        f"{version[:12]} published: running services load it within a few seconds"
+    )
+    return 0
+
+
+def _oncall(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.oncall import oncall_json, oncall_text
+
+    zone = settings.service.zone
+    at = _moment(args.at, zone)
+    directory = load_checked_directory(settings, _plain_warning)
+    if args.export_ics:
+        from bot.ical import export_ics
+
+        schedule = directory.spoc.schedule
+        if schedule is None:
+            print("oohbot: the directory has no spoc.schedule to export", file=sys.stderr)
+            return 1
+        data = export_ics(schedule, at, at + timedelta(days=args.days), zone)
+        with open(args.export_ics, "wb") as out:
+            out.write(data)
+        print(f"wrote {args.export_ics} ({args.days} days from {at.isoformat()})")
+        return 0
+    wait = settings.timers.spoc_ack
+    if args.format == "json":
+        print(json.dumps(oncall_json(directory, at, zone, wait), indent=2))
+    else:
+        print(oncall_text(directory, at, zone, wait))
+    return 0
+
+
+def _moment(text: str | None, zone: ZoneInfo) -> datetime:
+    if not text:
+        return datetime.now(zone)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--at {text!r}: write a moment in ISO 8601, e.g. 2026-11-24T07:50 or "
+            "2026-11-24T07:50+00:00"
+        ) from None
+    return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
 
 
 async def _serve(settings: Settings, *, worker: bool) -> int:
@@ -216,6 +290,7 @@ async def _serve(settings: Settings, *, worker: bool) -> int:
         try:
             listen = settings.service.listen
             await _listen(runner, listen)
+            _reload_on_hangup(app)
             print(f"oohbot is listening on http://{listen.host}:{listen.port}/", flush=True)
             log.info("serving", host=listen.host, port=listen.port, worker=worker)
             await _until_signal()
@@ -247,6 +322,21 @@ def _bind_failure(listen: Listen, error: OSError) -> str:
     )
 
 
+def _reload_on_hangup(app: web.Application) -> None:
+    """SIGHUP: reload this service's directory file (the old one stays on error)."""
+    from bot.app import RELOADER
+
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[bool]] = set()
+
+    def hangup() -> None:
+        task = loop.create_task(app[RELOADER].reload())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
+
+
 async def _until_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -256,7 +346,7 @@ async def _until_signal() -> None:
 
 
 async def _worker(settings: Settings) -> int:
-    from bot.app import WORKER, build_app
+    from bot.app import RELOADER, WORKER, build_app
 
     directory = load_checked_directory(settings)
     async with opened_store(settings, os.environ) as store:
@@ -267,8 +357,12 @@ async def _worker(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        _reload_on_hangup(app)
+        # The worker pages too: it follows 'oohbot directory reload' like every service.
+        watch = asyncio.create_task(app[RELOADER].run(stop))
         log.info("worker_started")
         await app[WORKER].run(stop)
+        await watch
     return 0
 
 

@@ -30,7 +30,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.routing import Router
 from bot.unit import Conversation, Leases, Unit, is_reply
-from flows import jobs, visibility
+from flows import handover, jobs, visibility
 from flows.calendar import BusinessCalendar
 from flows.commands import BUSY
 from flows.context import LifecycleContext
@@ -40,7 +40,8 @@ from flows.directory import Directory
 from flows.home import home_view
 from flows.inbound import Inbound, Platform
 from flows.lifecycle import RequestFlow
-from flows.messages import Message
+from flows.messages import Card, Message
+from flows.oncall import oncall_card
 from flows.request import Request
 from flows.visibility import Query
 from flows.wire import decode_inbound, decode_message, encode_inbound
@@ -80,6 +81,11 @@ class Services:
         """What a lifecycle call may know besides the request."""
         timers, policy = self.settings.timers, self.settings.policy
         return LifecycleContext(now, self.directory, timers, self.calendar, policy=policy)
+
+    def oncall_card(self, now: datetime) -> Card:
+        """Who is on duty for the SPOC desk at ``now``, level by level."""
+        zone = self.settings.service.zone
+        return oncall_card(self.directory, now, zone, self.settings.timers.spoc_ack)
 
     def conversation_context(
         self, now: datetime, platform: Platform, user_id: str, tenant: str
@@ -244,6 +250,14 @@ class Engine:
         job = retention.next_run(self.clock.now(), self.settings, more=False)
         if await self.store.get_job(job.id) is None:
             await self.store.schedule(job)
+
+    async def schedule_handover(self) -> None:
+        """(Re)schedule the hand-over at the schedule's next shift change, if it has one.
+        The job id is the moment of the change, so replicas agree on it."""
+        job = handover.next_job(self.directory, self.clock.now(), self.settings.service.zone)
+        if job is not None:
+            due = job.due_at.timestamp()
+            await self.store.schedule(Job(job.job_id, job.kind, due, dict(job.payload)))
 
     # --- the unit of work ------------------------------------------------------------------
 

@@ -58,6 +58,12 @@ class NotFound(OohbotError):
     exit_code = 1
 
 
+class UsageError(OohbotError):
+    """A command-line argument that cannot be used; the message names it and the fix."""
+
+    exit_code = 2
+
+
 StartupError = OohbotError
 
 
@@ -85,5 +91,6 @@ __all__ = [
     "StartupError",
     "StoreUnavailable",
     "Unavailable",
+    "UsageError",
     "explain",
 ]

@@ -7,17 +7,19 @@ the draft finished) commits nothing but its own completion.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot import retention
 from bot.config import Settings
 from bot.unit import Unit
-from flows import idle, jobs, visibility
+from flows import handover, idle, jobs, visibility
 from flows.context import LifecycleContext
 from flows.conversation import ConversationContext, Session
 from flows.digest import next_digest_at
 from flows.request import Request
+from flows.states import OPEN
+from flows.visibility import Query
 from store.base import Job
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class JobTable:
             jobs.IG_DIGEST: self._digest,
             jobs.HOUSEKEEPING: self._housekeeping,
             jobs.RETENTION: self._retention,
+            jobs.HANDOVER: self._handover,
         }
 
     async def run(self, unit: Unit, job: Job) -> None:
@@ -94,6 +97,13 @@ class JobTable:
             unit.work.audit += work.audit
         more = len([c for c in found if not c.due.held]) > len(due)
         unit.work.schedule.append(retention.next_run(unit.now, self.s.settings, more))
+
+    async def _handover(self, unit: Unit, job: Job) -> None:
+        """A shift change: summaries for the incoming officers, then the next hand-over."""
+        at = datetime.fromtimestamp(float(job.payload.get("at", unit.now.timestamp())), UTC)
+        requests = await self.s.find(Query(frozenset(OPEN)))
+        zone = self.s.settings.service.zone
+        unit.apply(handover.at_shift_change(self.s.directory, at, requests, zone))
 
     async def _idle(self, unit: Unit, job: Job) -> None:
         key = str(job.payload["session"])

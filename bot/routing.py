@@ -62,6 +62,8 @@ class Router:
             ActionId.TIMELINE: self._timeline,
             ActionId.RECORD_OPEN: self._record,
             ActionId.WITHDRAW: self._withdraw,
+            ActionId.SPOC_REASSIGN: self._reassign_form,
+            FormId.REASSIGN: self._reassign,
         }
 
     def actor(self, inbound: Inbound) -> Actor:
@@ -85,6 +87,9 @@ class Router:
         session = Session.model_validate(loaded.data) if loaded else None
         drafting = session is not None and not self.s.conversation.is_finished(session)
         word = commands.word(inbound.text) if inbound.kind == "text" else ""
+        if word == commands.ONCALL and not drafting:
+            unit.reply(self.s.oncall_card(unit.now))
+            return
         if word in commands.HOME or (word == commands.STATUS and not drafting):
             await self._home(unit, inbound, actor, hint=word == commands.STATUS)
             return
@@ -247,6 +252,23 @@ class Router:
             inbound.value,
             actor,
             lambda r, o: self.s.lifecycle.act(r, o, ActionId.WITHDRAW, self._lifecycle(unit)),
+        )
+
+    async def _reassign_form(self, unit: Unit, inbound: Inbound, actor: Actor) -> None:
+        await self._request_call(
+            unit,
+            inbound.value,
+            actor,
+            lambda r, o: self.s.lifecycle.reassign_form(r, o, self._lifecycle(unit)),
+        )
+
+    async def _reassign(self, unit: Unit, inbound: Inbound, actor: Actor) -> None:
+        to = _single(inbound.form.get("officer", ""))
+        await self._request_call(
+            unit,
+            inbound.form_ref,
+            actor,
+            lambda r, o: self.s.lifecycle.reassign(r, o, to, self._lifecycle(unit)),
         )
 
     async def _request_call(self, unit: Unit, ref: str, actor: Actor, run: RequestCall) -> None:

@@ -59,7 +59,7 @@ def load_checked_directory(settings: Settings, warn: Warn = log_warning) -> Dire
     are only warned about (they simply cannot act any more)."""
     path = settings.directory
     try:
-        directory = load_directory(path)
+        directory = load_directory(path, settings.service.zone)
     except DirectoryError as error:
         raise DirectoryError(f"directory {path}:\n{error}") from None
     problems = serving_problems(directory)

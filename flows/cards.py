@@ -42,6 +42,7 @@ SPOC_BUTTONS: tuple[tuple[str, str, Literal["default", "primary", "danger"]], ..
     (ActionId.SPOC_APPROVE, "Approve", "primary"),
     (ActionId.SPOC_DECLINE, "Decline", "danger"),
     (ActionId.SPOC_ASK, "Ask a question", "default"),
+    (ActionId.SPOC_REASSIGN, "Hand over", "default"),
 )
 
 
@@ -178,13 +179,15 @@ def spoc_status(request: Request, directory: Directory, ctx: LifecycleContext) -
 
 
 def _paging_status(request: Request, directory: Directory, ctx: LifecycleContext) -> str:
-    if request.page_round >= ctx.timers.spoc_rota_rounds:
+    rota_only = directory.spoc.escalation is None
+    if rota_only and request.page_round >= ctx.timers.spoc_rota_rounds:
         fallback = directory.spoc.fallback
         alerted = f"; {post_of(directory, fallback)} alerted" if fallback else ""
         return f"Nobody on the rota picked it up{alerted}"
     if not request.paged:
         return state_name("submitted")
-    return f"{state_name('paged')} (paged: {post_of(directory, request.paged[-1])})"
+    last = next((o for o in reversed(request.paged) if o), "")
+    return f"{state_name('paged')} (paged: {post_of(directory, last)})"
 
 
 # --- private messages ------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from flows.states import RequestState
 START = frozenset({"start", "new"})
 HOME = frozenset({"forms", "my forms", "requests"})
 STATUS = "status"
+ONCALL = "oncall"
+"""Who is on duty for the SPOC desk now, level by level (``/ooh oncall`` on Slack)."""
 
 CHANNEL_ONLY = Text(
     "I only take requests in a direct message, so that no personal details are posted in a "

@@ -12,7 +12,10 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from flows.escalation_policy import FALLBACK, ON_DUTY, EscalationPolicy
 from flows.org_settings import OrgSettings
+from flows.schedule import BACKUP, Schedule
+from flows.schedule import problems as schedule_problems
 
 Role = Literal["requester", "spoc", "ig", "manager"]
 
@@ -98,6 +101,10 @@ class Officer(_Strict):
 class Rota(_Strict):
     rota: tuple[str, ...] = ()
     fallback: str | None = Field(default=None, description="who is alerted when nobody answers")
+    schedule: Schedule | None = Field(default=None, description="shifts: who is on duty when")
+    escalation: EscalationPolicy | None = Field(
+        default=None, description="levels paged in turn, repeated until someone acknowledges"
+    )
 
 
 Identity = tuple[str, str, str]
@@ -272,6 +279,32 @@ def _rota_problems(directory: Directory) -> list[str]:
         officer = directory.officer(member)
         if officer and not officer.has_role("spoc"):
             problems.append(f"spoc.rota[{i}]: {member!r} does not have the 'spoc' role")
+    ids = [o.id for o in directory.officers]
+    if directory.spoc.schedule is not None:
+        problems += schedule_problems(directory.spoc.schedule, ids, directory.spoc.rota)
+    return [*problems, *_escalation_problems(directory)]
+
+
+def _escalation_problems(directory: Directory) -> list[str]:
+    policy = directory.spoc.escalation
+    if policy is None:
+        return []
+    schedule = directory.spoc.schedule
+    layers = set(schedule.layers()) if schedule else set()
+    problems = []
+    for i, level in enumerate(policy.levels):
+        who, path = level.who, f"spoc.escalation.levels[{i}].who"
+        if who == FALLBACK and not directory.spoc.fallback:
+            problems.append(f"{path}: 'fallback' needs spoc.fallback to name an officer")
+        elif who in (ON_DUTY, BACKUP, FALLBACK) or who in layers:
+            continue
+        elif directory.officer(who) is None:
+            problems.append(
+                f"{path}: {who!r} is neither on_duty, backup, fallback, a schedule layer nor "
+                "an officer id"
+            )
+        elif who not in directory.spoc.rota:
+            problems.append(f"{path}: {who!r} is not on spoc.rota, so could not acknowledge")
     return problems
 
 

@@ -10,15 +10,19 @@ and times appear: no subject details. States and timeline events are in plain wo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flows.directory import Directory, Officer
 from flows.ids import ActionId
 from flows.messages import Action, Card, CardField, Message, Text
+from flows.oncall import oncall_card
 from flows.request import Request
 from flows.states import FINAL, FORM_DUE, OPEN, RequestState
 from flows.wording import due_phrase, event_line, state_name
+
+_NO_WAIT = timedelta(0)
+"""The on-duty card names who is reached at each level, not how long each waits."""
 
 
 def _at(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -131,6 +135,8 @@ def home_view(
         cards.append(requester_view(officer, requests, zone, now))
     if officer.has_role("spoc"):
         cards.append(spoc_view(requests, zone, now))
+        if now is not None:
+            cards.append(oncall_card(directory, now, zone, _NO_WAIT))
     if officer.has_role("manager") or officer.has_role("ig") or directory.reports_of(officer.id):
         cards.append(overdue_view(officer, requests, directory, zone, now))
     return cards or [Text("Nothing to show for your role.")]

@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     SPOC_APPROVE = "spoc:approve"
     SPOC_DECLINE = "spoc:decline"
     SPOC_ASK = "spoc:ask"
+    SPOC_REASSIGN = "spoc:reassign"
     RETRO_OPEN = "retro:open"
     RECORD_OPEN = "record:open"
     TIMELINE = "timeline"
@@ -32,6 +33,7 @@ class FormId(StrEnum):
 
     DECISION = "spoc:decision"
     RETRO = "retro:submit"
+    REASSIGN = "spoc:reassign_to"
 
 
 A = ActionId
@@ -46,7 +48,11 @@ DECISIONS: dict[str, str] = {
 REQUESTER_ACTIONS = (A.WITHDRAW, A.ANSWER)
 DETAIL_ACTIONS = frozenset({A.SPOC_DETAILS, A.RECORD_OPEN})
 """Buttons that show personal data (privately, and audited)."""
-FORM_PREFIXES: dict[str, str] = {FormId.DECISION: "decision", FormId.RETRO: "retro"}
+FORM_PREFIXES: dict[str, str] = {
+    FormId.DECISION: "decision",
+    FormId.RETRO: "retro",
+    FormId.REASSIGN: "reassign",
+}
 """The prefix of each form's input ids: ``decision:note``, ``retro:<field>``."""
 ASK = "ask"
 ANSWER = "answer"

@@ -30,6 +30,8 @@ IDLE_EXPIRE = "idle_expire"
 """Older stores: a draft's expiry timer (handled as ``IDLE``)."""
 RETENTION = "retention"
 """The daily retention run: destroys personal data past its retention period."""
+HANDOVER = "handover"
+"""A shift change of the SPOC desk: summarise the open requests for the incoming officers."""
 INBOUND = "inbound"
 """An event in the inbox whose first handling did not finish (the process died)."""
 
@@ -37,7 +39,9 @@ REQUEST_KINDS = frozenset(
     {SPOC_ACK, RESPONSE_WARNING, RESPONSE_BREACH, RETRO_REMINDER, RETRO_OVERDUE, OVERDUE_NUDGE}
 )
 CONVERSATION_KINDS = frozenset({IDLE, IDLE_WARNING, IDLE_EXPIRE})
-ALL_KINDS = REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, HOUSEKEEPING, INBOUND, RETENTION}
+ALL_KINDS = (
+    REQUEST_KINDS | CONVERSATION_KINDS | {IG_DIGEST, HOUSEKEEPING, INBOUND, RETENTION, HANDOVER}
+)
 
 
 def job_id(kind: str, ref: str, n: int = 0) -> str:
@@ -48,6 +52,7 @@ def job_id(kind: str, ref: str, n: int = 0) -> str:
 __all__ = [
     "ALL_KINDS",
     "CONVERSATION_KINDS",
+    "HANDOVER",
     "IDLE",
     "IDLE_EXPIRE",
     "IDLE_WARNING",

@@ -39,7 +39,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from flows import cards, clocks, decision, jobs
+from flows import cards, clocks, decision, escalation, jobs, oncall, reassign
 from flows.context import LifecycleContext as LifecycleContext
 from flows.directory import Officer
 from flows.effects import Audit, CancelJob, Effect, Schedule, Send
@@ -56,6 +56,7 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "page", "source": "submitted", "dest": "paged"},
     {"trigger": "escalate", "source": "paged", "dest": "paged"},
     {"trigger": "acknowledge", "source": "paged", "dest": "acknowledged"},
+    {"trigger": "reassign", "source": ["paged", "acknowledged"], "dest": "paged"},
     {"trigger": "ask", "source": list(DECIDABLE), "dest": "info_requested"},
     {"trigger": "answer", "source": "info_requested", "dest": "acknowledged"},
     {"trigger": "approve", "source": list(DECIDABLE), "dest": "approved"},
@@ -266,6 +267,34 @@ class RequestFlow:
         if refusal is not None:
             return refusal
         return self._decide(request, actor, action, ctx, values)
+
+    def reassign_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
+        """The hand-over form for a ``spoc:reassign`` click (or a refusal)."""
+        refusal = self._reassign_refusal(request, actor, ctx)
+        if refusal is not None:
+            return refusal
+        return Step(request, [reassign.form(request, actor, ctx)])
+
+    def reassign(self, request: Request, actor: Officer, to: str, ctx: LifecycleContext) -> Step:
+        """Hand the request to rota colleague ``to``, who is paged (``flows.reassign``)."""
+        refusal = self._reassign_refusal(request, actor, ctx)
+        if refusal is not None:
+            return refusal
+        if to not in reassign.colleagues(actor, ctx):
+            audit = Audit("request.reassign_refused", request.ref, {"by": actor.id, "to": to})
+            error = reassign.form(request, actor, ctx, reassign.NOT_ON_ROTA)
+            return Step(request, [error], [audit])
+        moved = self._move(request, "reassign")
+        new, effects, reply = reassign.handed_over(request, moved, actor, to, ctx)
+        return Step(new, [reply], effects, changed=True)
+
+    def _reassign_refusal(
+        self, request: Request, actor: Officer, ctx: LifecycleContext
+    ) -> Step | None:
+        refusal = _spoc_refusal(request, actor, ActionId.SPOC_REASSIGN, ctx)
+        if refusal is not None or self._machine.allows(request.state, "reassign"):
+            return refusal
+        return Step(request, [Text(_why_not(request, "reassign", ctx))])
 
     def retro_form(self, request: Request, actor: Officer, ctx: LifecycleContext) -> Step:
         """The retrospective form, pre-filled from the request, for the requester only."""
@@ -560,6 +589,13 @@ class RequestFlow:
     def _ack_timeout(
         self, request: Request, payload: Mapping[str, Any], ctx: LifecycleContext
     ) -> Step:
+        if escalation.applies(ctx):
+            if not self._machine.allows(request.state, "escalate") or not escalation.is_due(
+                request, payload.get("page")
+            ):
+                return Step(request)
+            new, effects = escalation.page(request, ctx)
+            return Step(new, [], effects, changed=True)
         stale = (
             not self._machine.allows(request.state, "escalate")
             or payload.get("page") != len(request.paged)
@@ -738,7 +774,10 @@ def _response_jobs(request: Request, ctx: LifecycleContext) -> list[Effect]:
 
 
 def _page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]]:
-    """Page the next officer on the rota, or, when the rounds are used up, alert the fallback."""
+    """Page the next officer on the rota, or, when the rounds are used up, alert the fallback
+    (with an escalation policy: its next step, for ever until acknowledged)."""
+    if escalation.applies(ctx):
+        return escalation.page(request, ctx)
     rota = _pageable(ctx)
     k = len(request.paged)
     if not rota or k >= len(rota) * ctx.timers.spoc_rota_rounds:
@@ -764,10 +803,9 @@ def _page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect
 
 
 def _pageable(ctx: LifecycleContext) -> tuple[str, ...]:
-    """Rota members who may act today (a lapsed or mis-roled entry is skipped, not paged)."""
-    today = ctx.now.astimezone(ctx.calendar.zone).date()
-    officers = (ctx.directory.officer(i) for i in ctx.directory.spoc.rota)
-    return tuple(o.id for o in officers if o and o.has_role("spoc") and o.is_valid_on(today))
+    """Rota members who may act today (a lapsed or mis-roled entry is skipped, not paged),
+    those on duty by the schedule first."""
+    return oncall.page_order(ctx.directory, ctx.now, ctx.calendar.zone)
 
 
 def _exhausted(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]]:

@@ -49,6 +49,8 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "request.timeline_viewed": ("Timeline read", True),
     "request.record_opened": ("Case file opened", True),
     "request.record_refused": ("Case file refused", True),
+    "request.reassigned": ("Handed over to a colleague", True),
+    "request.reassign_refused": ("Hand-over refused", True),
 }
 SYSTEM = "system"
 ONE_MINUTE = timedelta(minutes=1)

@@ -200,9 +200,11 @@ def _structured(card: Card, hidden: int = 0) -> Element:
         body.append(_text(more_note(hidden, card.actions), weight="Bolder", spacing="Medium"))
     if card.status:
         body.append(_text(card.status, weight="Bolder", color="Accent", spacing="Medium"))
+    # Teams takes at most five card-level actions; any more go in a row of their own.
+    body += _action_sets([_button(a) for a in card.actions[MAX_ACTIONS_PER_SET:]])
     return _card(
         [{"type": "Container", "id": card.card_id, "items": body}],
-        [_button(a) for a in card.actions],
+        [_button(a) for a in card.actions[:MAX_ACTIONS_PER_SET]],
     )
 
 

@@ -46,6 +46,7 @@ def test_the_channel_card_is_redacted() -> None:
         "spoc:approve",
         "spoc:decline",
         "spoc:ask",
+        "spoc:reassign",
     ]
     assert {a.value for a in card.actions} == {REF}
 

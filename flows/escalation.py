@@ -1,0 +1,105 @@
+"""Paging by the desk's escalation policy (``spoc.escalation``): it never goes quiet.
+
+Step ``k`` of the policy (``k = len(request.paged)``, counting from 0) pages level
+``k % levels`` of round ``k // levels``. Each page schedules the next step as an ``spoc_ack``
+job with the deterministic id ``spoc_ack:<ref>:<k+1>``, so the existing cancellations (an
+acknowledgement, a question, a decision, a withdrawal) stop the policy everywhere at once,
+and a job that fires after one of them finds the request no longer paged and does nothing.
+A level that reaches nobody at that moment (an empty layer) is passed over at once.
+
+The requester hears where things stand at every step after the first, in plain words and
+without anyone's name; the channel sees the reference and the level only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows import cards, jobs
+from flows.context import LifecycleContext
+from flows.effects import Audit, Effect, Schedule, Send
+from flows.escalation_policy import Level
+from flows.messages import Text, ToOfficer, ToSpocChannel
+from flows.oncall import layers_on_duty, level_label, policy_levels, resolve
+from flows.request import Request
+
+PASSED_OVER = ""
+"""What ``Request.paged`` records for a level that reached nobody."""
+
+
+def applies(ctx: LifecycleContext) -> bool:
+    """Whether the directory configures an escalation policy (else the rota pages)."""
+    return ctx.directory.spoc.escalation is not None
+
+
+def page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]]:
+    """Page the next step of the policy and schedule the one after it."""
+    levels = policy_levels(ctx.directory, ctx.timers.spoc_ack)
+    layers = layers_on_duty(ctx.directory, ctx.now, ctx.calendar.zone)
+    paged = list(request.paged)
+    officer: str | None = None
+    for _ in levels:
+        officer = resolve(levels[len(paged) % len(levels)], layers, ctx.directory)
+        paged.append(officer or PASSED_OVER)
+        if officer:
+            break
+    step = len(paged)
+    number, rounds = (step - 1) % len(levels), (step - 1) // len(levels)
+    level = levels[number]
+    new = request.model_copy(update={"paged": paged, "page_round": rounds})
+    where = f"level {number + 1} of {len(levels)}, round {rounds + 1}"
+    effects: list[Effect] = []
+    if officer:
+        card = cards.spoc_card(new, ctx.directory, ctx)
+        effects += [
+            Send(ToOfficer(officer), cards.page_text(new.ref, repeat=officer in request.paged)),
+            Send(ToOfficer(officer), card),
+            Send(ToSpocChannel(), card),
+        ]
+    label = level_label(level, ctx.directory)
+    notice = f"Request {new.ref} is waiting for a SPOC: {label} paged ({where})."
+    effects.append(Send(ToSpocChannel(), cards.channel_text(notice, new.ref)))
+    if step > 1:
+        effects.append(Send(ToOfficer(new.requester), _requester_update(new.ref, label, where)))
+    effects += [
+        Schedule(
+            jobs.job_id(jobs.SPOC_ACK, new.ref, step),
+            jobs.SPOC_ACK,
+            ctx.now + _wait_after(level, number, len(levels), ctx),
+            {"ref": new.ref, "page": step},
+        ),
+        Audit(
+            "request.paged",
+            new.ref,
+            {
+                "officer": officer or "",
+                "page": step,
+                "level": number + 1,
+                "round": rounds + 1,
+                "state": new.state,
+            },
+        ),
+    ]
+    return new, effects
+
+
+def is_due(request: Request, payload_page: object) -> bool:
+    """Whether an ``spoc_ack`` job is the policy's current next step (else it is stale)."""
+    return payload_page == len(request.paged)
+
+
+def _wait_after(level: Level, number: int, count: int, ctx: LifecycleContext) -> timedelta:
+    """A level's own wait; after the last level, the pause before the policy repeats."""
+    policy = ctx.directory.spoc.escalation
+    if number < count - 1 or policy is None:
+        return level.wait
+    return max(level.wait, policy.repeat_every)
+
+
+def _requester_update(ref: str, label: str, where: str) -> Text:
+    return Text(
+        f"Nobody at the police SPOC desk has picked up request {ref} yet. I have now alerted "
+        f"{label} ({where}) and will keep going until someone answers. If anyone "
+        "is in immediate danger, call the police control room on 999.",
+        notification=f"Update on request {ref}",
+    )
