@@ -26,6 +26,7 @@ import asyncio
 import dataclasses
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
 LOCK_POLL_SECONDS = 0.02
 MAX_CONNECTIONS = 50
 GROUP_MAX = 64  # commits linked and sent in one pipeline at most
+WRAPPED_KEYS_KNOWN = 10_000  # requests whose wrapped data key a process remembers
 POOL_WAIT_SECONDS = 10.0
 LAYOUT_VERSION = 4  # 2: sessions are hashes (version, token); 3: request and audit indexes;
 # 4: the index of closed requests (retention); key kinds with a lifetime carry a TTL
@@ -542,6 +544,8 @@ class RedisStore:
         # Commits that append audit entries wait here and are linked and sent together by
         # one task (``_link_batches``): one round trip for a burst instead of one each.
         self._linked: list[_Linked] = []
+        # Wrapped data keys of requests this process read or wrote lately (bounded, LRU).
+        self._wrapped: OrderedDict[str, str] = OrderedDict()
         self._linker: asyncio.Future[None] | None = None
         # A burst waits for a free connection instead of failing with "too many connections".
         pool = aioredis.BlockingConnectionPool.from_url(
@@ -720,9 +724,21 @@ class RedisStore:
         return committed
 
     async def _commit_work(self, work: UnitOfWork) -> tuple[Committed, list[AuditEntry]]:
-        plan = self._plan(work, await self._wrapped_keys([c.key for c in work.requests]))
+        plan = self._plan(work, await self._wrapped_keys(work.requests))
         if not any(plan.get(name) for name in PLAN_WORK) and not work.audit:
             return Committed(fast=[]), []
+        try:
+            done = await self._send_plan(work, plan)
+        except Conflict:
+            for change in work.requests:  # perhaps a data key this process knew went stale
+                self._wrapped.pop(change.key, None)
+            raise
+        self._remember_keys(plan)
+        return done
+
+    async def _send_plan(
+        self, work: UnitOfWork, plan: dict[str, Any]
+    ) -> tuple[Committed, list[AuditEntry]]:
         if not work.audit:
             return await self._send_commit(work, plan)
         # Commits of this process link to the head one after the other (linked concurrently
@@ -823,13 +839,35 @@ class RedisStore:
             raise StoreError(_s(detail))
         return self._committed(work, entries, [status, detail])
 
-    async def _wrapped_keys(self, refs: list[str]) -> dict[str, str]:
-        """The stored (wrapped) data keys of ``refs``; the commit script checks they are still
-        the same when it writes."""
-        if not refs:
-            return {}
-        found = await self._redis.hmget(k.DATA_KEYS, refs)
-        return {ref: _s(w) for ref, w in zip(refs, found, strict=True) if w is not None}
+    async def _wrapped_keys(self, changes: list[Change]) -> dict[str, str]:
+        """The stored (wrapped) data keys of the requests ``changes`` write; the commit script
+        checks they are still the same when it writes. Keys this process read or wrote lately
+        are known without a round trip (a stale one makes the commit a ``Conflict``, and the
+        caller's re-read refreshes it); a request being created has none."""
+        refs = [c.key for c in changes if c.expected_version != 0]
+        known = {ref: self._wrapped[ref] for ref in refs if ref in self._wrapped}
+        missing = [ref for ref in refs if ref not in known]
+        if missing:
+            found = await self._redis.hmget(k.DATA_KEYS, missing)
+            known |= {ref: _s(w) for ref, w in zip(missing, found, strict=True) if w is not None}
+        return known
+
+    def _remember(self, ref: str, wrapped: str | None) -> None:
+        if wrapped is None:
+            self._wrapped.pop(ref, None)
+            return
+        self._wrapped[ref] = wrapped
+        self._wrapped.move_to_end(ref)
+        if len(self._wrapped) > WRAPPED_KEYS_KNOWN:
+            self._wrapped.popitem(last=False)
+
+    def _remember_keys(self, plan: dict[str, Any]) -> None:
+        """After a commit: the data keys it created, and those it shredded gone."""
+        for doc in plan.get("docs", []):
+            if doc.get("dkey_new"):
+                self._remember(doc["ref"], doc["dkey_new"])
+        for ref in plan.get("shred", []):
+            self._remember(ref, None)
 
     def _request_doc(self, change: Change, wrapped: str | None) -> dict[str, Any]:
         """One request of the plan: sealed under its data key (a new one if it has none),
@@ -1092,14 +1130,15 @@ class RedisStore:
                 pipe.hmget(k.request_key(ref), ["doc", "version"])
             pipe.hmget(k.DATA_KEYS, refs)
             *rows, wrapped = await pipe.execute()
-        return [
-            Versioned(
-                datakeys.open_document(self._cipher, ref, _s(doc), None if w is None else _s(w)),
-                int(version),
-            )
-            for ref, (doc, version), w in zip(refs, rows, wrapped, strict=True)
-            if doc is not None and version is not None
-        ]
+        found = []
+        for ref, (doc, version), w in zip(refs, rows, wrapped, strict=True):
+            self._remember(ref, None if w is None else _s(w))
+            if doc is not None and version is not None:
+                key = None if w is None else _s(w)
+                found.append(
+                    Versioned(datakeys.open_document(self._cipher, ref, _s(doc), key), int(version))
+                )
+        return found
 
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set in one script."""
