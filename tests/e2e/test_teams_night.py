@@ -399,7 +399,7 @@ async def test_a_pdp_night_on_teams_asks_the_pdp_questions_and_prefills_the_form
     )
     [form] = [c for c in private if c.conversation == night.chat("di.marsh")]
     after = await night.submit(
-        "di.marsh", {**action(form, "spoc:decision"), "decision:note": "Disclosed a caution"}
+        "di.marsh", {**action(form, "spoc:decision"), **teams_data(approval("Disclosed a caution"))}
     )
     outcome = next(
         c
