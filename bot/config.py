@@ -28,13 +28,13 @@ from adapters.teams.settings import TeamsSettings
 from adapters.web.settings import WebSettings
 from bot.errors import ConfigError
 from bot.yamlfile import YamlFileError, describe, read_mapping
+from flows.calendar import known_days, known_region
 from flows.policy import LifetimeSettings, Policy, Timers
 from flows.retention import Retention
 
 M = TypeVar("M", bound=BaseModel)
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 __all__ = [
@@ -73,17 +73,12 @@ class OfficeHours(_Section):
     @field_validator("days")
     @classmethod
     def _known_days(cls, days: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [d for d in days if d.lower() not in WEEKDAYS]
-        if bad:
-            raise ValueError(f"unknown day(s) {bad}: use {', '.join(WEEKDAYS)}")
-        return tuple(d.lower() for d in days)
+        return known_days(days)
 
     @field_validator("bank_holidays")
     @classmethod
     def _known_region(cls, region: str) -> str:
-        if region.upper() not in {"ENG", "WLS", "SCT", "NIR", "NONE"}:
-            raise ValueError("use ENG, WLS, SCT, NIR or NONE")
-        return region.upper()
+        return known_region(region)
 
 
 class Service(_Section):

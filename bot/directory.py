@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot.errors import DirectoryError
-from bot.ical import CalendarError, import_ics, import_window
 from bot.yamlfile import YamlFileError, describe, read_mapping
 from flows.directory import Directory
 
@@ -58,6 +57,9 @@ def _with_calendar(directory: Directory, path: Path, zone: ZoneInfo, now: dateti
             f"spoc.schedule.calendar: cannot read {ics} ({error.strerror}); check the path "
             "(it is relative to the directory file)"
         ) from None
+    # The iCalendar libraries load only for a desk that imports its calendar.
+    from bot.ical import CalendarError, import_ics, import_window
+
     start, end = import_window(now)
     try:
         shifts, overrides = import_ics(data, directory.officers, start, end, zone)

@@ -33,6 +33,23 @@ if TYPE_CHECKING:
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NO_BANK_HOLIDAYS = "NONE"
+REGIONS = ("ENG", "WLS", "SCT", "NIR", NO_BANK_HOLIDAYS)
+
+
+def known_days(days: tuple[str, ...]) -> tuple[str, ...]:
+    """Office days as written (``Mon``, ``tue``…), lower-cased; ``ValueError`` names the
+    unknown ones (for settings validators)."""
+    bad = [d for d in days if d.lower() not in WEEKDAYS]
+    if bad:
+        raise ValueError(f"unknown day(s) {bad}: use {', '.join(WEEKDAYS)}")
+    return tuple(d.lower() for d in days)
+
+
+def known_region(region: str) -> str:
+    """A bank-holiday region, upper-cased; ``ValueError`` for one the calendar lacks."""
+    if region.upper() not in REGIONS:
+        raise ValueError(f"use {', '.join(REGIONS)}")
+    return region.upper()
 
 
 class BusinessCalendar:

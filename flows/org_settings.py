@@ -19,14 +19,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.calendar import WEEKDAYS
+from flows.calendar import known_days, known_region
 from flows.decision import DecisionPolicy
 from flows.policy import Timers
 from flows.retention import PeriodSetting, Retention
 
 FormKind = Literal["mh1", "pdp"]
 RetentionRule = Literal["decided", "forms", "undecided"]
-REGIONS = ("ENG", "WLS", "SCT", "NIR", "NONE")
 
 
 class _Strict(BaseModel):
@@ -44,19 +43,12 @@ class OrgOfficeHours(_Strict):
     @field_validator("days")
     @classmethod
     def _known_days(cls, days: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if days is None:
-            return None
-        bad = [d for d in days if d.lower() not in WEEKDAYS]
-        if bad:
-            raise ValueError(f"unknown day(s) {bad}: use {', '.join(WEEKDAYS)}")
-        return tuple(d.lower() for d in days)
+        return None if days is None else known_days(days)
 
     @field_validator("bank_holidays")
     @classmethod
     def _known_region(cls, region: str | None) -> str | None:
-        if region is not None and region.upper() not in REGIONS:
-            raise ValueError(f"use {', '.join(REGIONS)}")
-        return None if region is None else region.upper()
+        return None if region is None else known_region(region)
 
 
 SERVICE_TIMERS = frozenset(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.bot.test_serve import _free_port, _get
+from tests.bot.test_serve import _free_port, _get, start_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "directory.example.yaml").read_text()
@@ -40,26 +40,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path, P
             }
         )
     )
-    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if _get(f"{base}/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"oohbot serve did not start: {process.communicate()[1][-2000:]}")
+    process, base = start_serve(tmp_path, config, port)
     yield process, base, directory, config
     if process.poll() is None:
         process.kill()

@@ -33,6 +33,30 @@ def _get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def start_serve(cwd: Path, config: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+    """``oohbot serve --config CONFIG`` as a process, once ``/healthz`` answers."""
+    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if _get(f"{base}/healthz")[0] == 200:
+                return process, base
+        except OSError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"oohbot serve did not start: {process.communicate()[1][-2000:]}")
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = _free_port()
@@ -49,26 +73,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
             }
         )
     )
-    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if _get(f"{base}/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"oohbot serve did not start: {process.communicate()[1][-2000:]}")
+    process, base = start_serve(tmp_path, config, port)
     yield process, base
     if process.poll() is None:
         process.kill()
