@@ -724,6 +724,8 @@ class RedisStore:
         return committed
 
     async def _commit_work(self, work: UnitOfWork) -> tuple[Committed, list[AuditEntry]]:
+        if work.done is not None and work == UnitOfWork(done=work.done):
+            return await self._complete_only(work.done)
         plan = self._plan(work, await self._wrapped_keys(work.requests))
         if not any(plan.get(name) for name in PLAN_WORK) and not work.audit:
             return Committed(fast=[]), []
@@ -735,6 +737,14 @@ class RedisStore:
             raise
         self._remember_keys(plan)
         return done
+
+    async def _complete_only(self, job: Job) -> tuple[Committed, list[AuditEntry]]:
+        """A unit that only completes its job (a timer whose purpose has gone): the small
+        completion script instead of the whole commit plan, same check of the lease."""
+        done = await self._complete(keys=[k.job_key(job.id), k.JOBS_DUE], args=[job.lease, job.id])
+        if not int(done):
+            raise Conflict(f"job {job.id} is no longer held by this claim")
+        return Committed(fast=[]), []
 
     async def _send_plan(
         self, work: UnitOfWork, plan: dict[str, Any]

@@ -118,6 +118,17 @@ async def test_a_lost_lease_writes_nothing(store: Store) -> None:
     assert await store.get_job("j1") is None
 
 
+async def test_a_unit_that_only_completes_its_job_checks_the_lease_too(store: Store) -> None:
+    """(Redis sends such a unit as the small completion script.)"""
+    job = await leased_job(store)
+    [again] = await store.claim(NOW + 120, 60, 10)
+    with pytest.raises(Conflict):
+        await store.commit(UnitOfWork(done=job))
+    assert await store.get_job("j1") is not None, "the new claim still holds it"
+    await store.commit(UnitOfWork(done=again))
+    assert await store.get_job("j1") is None
+
+
 async def test_a_job_may_reschedule_its_own_id(store: Store) -> None:
     job = await leased_job(store, "digest")
     await store.commit(UnitOfWork(done=job, schedule=[Job("digest", "ig_digest", NOW + 86400)]))
