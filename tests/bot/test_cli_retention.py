@@ -120,6 +120,12 @@ def test_retention_run_hold_and_subject_find(config: Path) -> None:
     again = run(config, "retention", "run", "--dry-run")
     assert "DPT/2/2019" in again and "held" in again and "DPT/1/2019" not in again
     assert "audit chain OK" in run(config, "audit", "verify")
+    shown = run(config, "requests", "show", "DPT/1/2019")
+    assert "The personal data of this request was destroyed on" in shown
+    assert "under the retention rule for decided requests: 6 years from closure" in shown
+    assert "Zqxjvonkle" not in shown and "Disclosed two cautions" not in shown
+    kept = run(config, "requests", "show", "DPT/2/2019")
+    assert "Zqxjvonkle" in kept, "the held request still holds its data"
     audit = run(config, "audit", "export")
     actions = [json.loads(line)["action"] for line in audit.splitlines()]
     assert actions.count("retention.destroyed") == 2 and actions.count("subject.search") == 2
