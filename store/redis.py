@@ -189,6 +189,21 @@ end
 return out
 """
 
+# A request is read with its data key in one script (atomic, so never a document from before a
+# destruction with its key gone after it). KEYS[1]: the data keys hash, then one request hash
+# per reference; ARGV: the references. Replies doc, version, wrapped key per reference (false
+# where missing).
+READ_REQUESTS = """
+local out = {}
+for i = 2, #KEYS do
+  local row = redis.call('HMGET', KEYS[i], 'doc', 'version')
+  out[#out + 1] = row[1]
+  out[#out + 1] = row[2]
+  out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i - 1])
+end
+return out
+"""
+
 COMPLETE = """
 if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
@@ -561,6 +576,7 @@ class RedisStore:
         self._migrate_session = r.register_script(MIGRATE_SESSION)
         self._claim = r.register_script(CLAIM)
         self._complete = r.register_script(COMPLETE)
+        self._read = r.register_script(READ_REQUESTS)
         self._retry = r.register_script(RETRY)
         self._seen = r.register_script(SEEN)
         self._receive = r.register_script(RECEIVE)
@@ -578,6 +594,7 @@ class RedisStore:
             self._migrate_session,
             self._claim,
             self._complete,
+            self._read,
             self._retry,
             self._seen,
             self._receive,
@@ -1131,17 +1148,15 @@ class RedisStore:
         return found[0] if found else None
 
     async def _read_requests(self, refs: list[str]) -> list[Versioned]:
-        """Documents with their data keys, read in one transaction (never a document from
-        before a destruction with the key gone after it)."""
+        """Documents with their data keys, read in one script (never a document from before
+        a destruction with the key gone after it)."""
         if not refs:
             return []
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for ref in refs:
-                pipe.hmget(k.request_key(ref), ["doc", "version"])
-            pipe.hmget(k.DATA_KEYS, refs)
-            *rows, wrapped = await pipe.execute()
+        keys = [k.DATA_KEYS, *(k.request_key(ref) for ref in refs)]
+        flat = await self._read(keys=keys, args=refs)
         found = []
-        for ref, (doc, version), w in zip(refs, rows, wrapped, strict=True):
+        for n, ref in enumerate(refs):
+            doc, version, w = flat[3 * n : 3 * n + 3]
             self._remember(ref, None if w is None else _s(w))
             if doc is not None and version is not None:
                 key = None if w is None else _s(w)
