@@ -84,6 +84,9 @@ class Lateness:
     def __init__(self, engine: Engine) -> None:
         self.engine, self.late = engine, list[float]()
 
+    async def read_ahead(self, batch: list[Job]) -> None:
+        await self.engine.read_ahead(batch)
+
     async def run_job(self, job: Job) -> None:
         self.late.append(time.time() - float(job.payload["due"]))
         await self.engine.run_job(job)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from adapters.base import NotStored, Receipt, Sender
@@ -45,7 +45,7 @@ from flows.oncall import oncall_card
 from flows.request import Request
 from flows.visibility import Query
 from flows.wire import decode_inbound, decode_message, encode_inbound
-from store.base import Conflict, Job, Outgoing, Store
+from store.base import Conflict, Job, Outgoing, Store, Versioned
 
 log = get_logger("engine")
 CAS_ATTEMPTS = 5
@@ -65,6 +65,14 @@ class Services:
     conversation: ConversationFlow
     lifecycle: RequestFlow
     metrics: Metrics
+    # Requests read ahead for the worker's claimed batch, each taken by the first job that
+    # needs it (a retry after a lost compare-and-set reads the store again).
+    ahead: dict[str, Versioned] = field(default_factory=dict)
+
+    async def read_request(self, ref: str) -> Versioned | None:
+        """The stored request: read ahead for this batch, or from the store."""
+        early = self.ahead.pop(ref, None)
+        return early if early is not None else await self.store.get_request(ref)
 
     async def find(self, *queries: Query) -> list[Request]:
         """The requests matching any of ``queries``, in reference order, each read once from
@@ -207,6 +215,20 @@ class Engine:
         return home_view(officer, requests, self.directory, zone, now)
 
     # --- timers ----------------------------------------------------------------------------
+
+    async def read_ahead(self, batch: list[Job]) -> None:
+        """Read the requests of a claimed batch of timers in one go."""
+        refs = {str(j.payload.get("ref", "")) for j in batch if j.kind in jobs.REQUEST_KINDS}
+        refs.discard("")
+        self.services.ahead.clear()
+        if not refs:
+            return
+        try:
+            found = await self.store.get_requests(refs)
+        except Exception as error:  # each job then reads (and fails, or not) on its own
+            log.warning("read_ahead_failed", error=type(error).__name__)
+            return
+        self.services.ahead.update({str(v.data["ref"]): v for v in found})
 
     async def run_job(self, job: Job) -> None:
         """Carry out one claimed job as one unit of work (the commit completes it)."""

@@ -61,7 +61,7 @@ class JobTable:
 
     async def _request(self, unit: Unit, job: Job) -> None:
         ref = str(job.payload.get("ref", ""))
-        stored = await self.s.store.get_request(ref)
+        stored = await self.s.read_request(ref)
         if stored is None:
             return
         request = Request.model_validate(stored.data)

@@ -26,6 +26,10 @@ MAX_BACKOFF_SECONDS = 600.0
 
 
 class JobRunner(Protocol):
+    async def read_ahead(self, batch: list[Job]) -> None:
+        """Read what the batch's jobs will need in one go (a cost, never a correctness)."""
+        ...
+
     async def run_job(self, job: Job) -> None:
         """Carry the job out; its commit completes it."""
         ...
@@ -68,6 +72,8 @@ class Worker:
         now = self._clock.now().timestamp()
         lease = self._timers.job_lease.total_seconds()
         claimed = await self._store.claim(now, lease, BATCH)
+        if claimed:
+            await self._runner.read_ahead(claimed)
         # A batch runs at once: the store commits the units together (SQLite) or overlaps
         # their round trips (Redis). Two jobs of one request race through compare-and-set.
         await asyncio.gather(*(self._run(job) for job in claimed))

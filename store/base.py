@@ -224,6 +224,10 @@ class Store(Protocol):
 
     async def get_request(self, ref: str) -> Versioned | None: ...
 
+    async def get_requests(self, refs: Collection[str]) -> list[Versioned]:
+        """The requests of ``refs`` that exist, in one read (the worker's batch of timers)."""
+        ...
+
     async def update_request(self, ref: str, data: Document, expected_version: int) -> bool:
         """Compare-and-set: write (version + 1) only if the stored version is still
         ``expected_version``. Of N concurrent updates from the same version exactly one wins."""

@@ -1147,6 +1147,10 @@ class RedisStore:
         found = await self._read_requests([ref])
         return found[0] if found else None
 
+    async def get_requests(self, refs: Collection[str]) -> list[Versioned]:
+        """One script for the whole batch."""
+        return await self._read_requests(sorted(set(refs)))
+
     async def _read_requests(self, refs: list[str]) -> list[Versioned]:
         """Documents with their data keys, read in one script (never a document from before
         a destruction with the key gone after it)."""

@@ -376,6 +376,15 @@ class SqliteStore:
         row = await self._run(lambda c: c.execute(sql, (ref,)).fetchone())
         return None if row is None else self._versioned(row)
 
+    async def get_requests(self, refs: Collection[str]) -> list[Versioned]:
+        """One query for the whole batch."""
+        wanted = sorted(set(refs))
+        if not wanted:
+            return []
+        sql = f"{REQUEST_WITH_KEY} WHERE r.ref IN ({','.join('?' * len(wanted))})"
+        rows = await self._run(lambda c: c.execute(sql, wanted).fetchall())
+        return [self._versioned(row) for row in rows]
+
     def _versioned(self, row: sqlite3.Row) -> Versioned:
         return Versioned(datakeys.open_document(self._cipher, row[0], row[1], row[3]), row[2])
 

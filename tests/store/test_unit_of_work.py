@@ -438,3 +438,14 @@ async def test_console_boxes_keep_the_newest_entries_sealed(backend: Backend) ->
     other = await backend.open()  # another process sees the same boxes
     assert [e["text"] for e in await other.console_entries("amara")] == texts
     assert CANARY.encode() not in backend.raw.raw_bytes()
+
+
+async def test_a_batch_of_requests_is_read_at_once(store: Store) -> None:
+    for ref in ("R1", "R2", "R3"):
+        await store.commit(UnitOfWork(requests=[Change(ref, doc(ref, answers={"x": ref}), 0)]))
+    found = await store.get_requests(["R3", "R1", "missing", "R1"])
+    assert sorted((v.data["ref"], v.data["answers"]["x"], v.version) for v in found) == [
+        ("R1", "R1", 1),
+        ("R3", "R3", 1),
+    ]
+    assert await store.get_requests([]) == []
