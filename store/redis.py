@@ -493,10 +493,10 @@ def _ms(lifetime: timedelta) -> int:
 
 @dataclass(frozen=True)
 class _Linked:
-    """A commit with audit entries, waiting for the linker."""
+    """A commit waiting for the linker."""
 
     work: UnitOfWork
-    plan: dict[str, Any]
+    plan: dict[str, Any] | None  # None: the unit only completes its job
     future: asyncio.Future[tuple[Committed, list[AuditEntry]]]
 
 
@@ -556,8 +556,8 @@ class RedisStore:
         # The newest audit entry this process knows of: commits link to it without reading
         # first; a stale head costs one more round trip (the script returns the real one).
         self._head: AuditEntry | None = None
-        # Commits that append audit entries wait here and are linked and sent together by
-        # one task (``_link_batches``): one round trip for a burst instead of one each.
+        # Commits wait here and are sent together by one task (``_link_batches``), their
+        # audit entries linked in order: one round trip for a burst instead of one each.
         self._linked: list[_Linked] = []
         # Wrapped data keys of requests this process read or wrote lately (bounded, LRU).
         self._wrapped: OrderedDict[str, str] = OrderedDict()
@@ -742,12 +742,12 @@ class RedisStore:
 
     async def _commit_work(self, work: UnitOfWork) -> tuple[Committed, list[AuditEntry]]:
         if work.done is not None and work == UnitOfWork(done=work.done):
-            return await self._complete_only(work.done)
+            return await self._queued(work, None)
         plan = self._plan(work, await self._wrapped_keys(work.requests))
         if not any(plan.get(name) for name in PLAN_WORK) and not work.audit:
             return Committed(fast=[]), []
         try:
-            done = await self._send_plan(work, plan)
+            done = await self._queued(work, plan)
         except Conflict:
             for change in work.requests:  # perhaps a data key this process knew went stale
                 self._wrapped.pop(change.key, None)
@@ -763,14 +763,13 @@ class RedisStore:
             raise Conflict(f"job {job.id} is no longer held by this claim")
         return Committed(fast=[]), []
 
-    async def _send_plan(
-        self, work: UnitOfWork, plan: dict[str, Any]
+    async def _queued(
+        self, work: UnitOfWork, plan: dict[str, Any] | None
     ) -> tuple[Committed, list[AuditEntry]]:
-        if not work.audit:
-            return await self._send_commit(work, plan)
-        # Commits of this process link to the head one after the other (linked concurrently
-        # they would all name the same head and all but one would go round again), so they
-        # queue for the linker, which sends whatever queued meanwhile in one pipeline.
+        """Queue the commit (``plan`` None: it only completes its job) for the linker, which
+        sends whatever queued meanwhile in one pipeline: a burst costs one round trip, and
+        commits with audit entries link to the head one after the other (linked concurrently
+        they would all name the same head and all but one would go round again)."""
         future: asyncio.Future[tuple[Committed, list[AuditEntry]]]
         future = asyncio.get_running_loop().create_future()
         self._linked.append(_Linked(work, plan, future))
@@ -799,9 +798,15 @@ class RedisStore:
             batch = await self._pipelined(batch)
         for item in batch:
             try:
-                item.future.set_result(await self._send_commit(item.work, item.plan))
+                item.future.set_result(await self._send_alone(item))
             except Exception as error:
                 item.future.set_exception(error)
+
+    async def _send_alone(self, item: _Linked) -> tuple[Committed, list[AuditEntry]]:
+        if item.plan is None:
+            assert item.work.done is not None
+            return await self._complete_only(item.work.done)
+        return await self._send_commit(item.work, item.plan)
 
     async def _pipelined(self, batch: list[_Linked]) -> list[_Linked]:
         """Send the batch at once; return the commits to send again alone."""
@@ -809,22 +814,42 @@ class RedisStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             for item in batch:
                 entries = _chain(head, item.work.audit)
-                head = entries[-1]
                 chains.append(entries)
-                item.plan["audit"] = _audit_plan(entries)
-                args = json.dumps(item.plan, ensure_ascii=False)
-                pipe.evalsha(self._commit.sha, len(COMMIT_KEYS), *COMMIT_KEYS, args)
+                self._pipe_one(pipe, item, entries)
+                head = entries[-1] if entries else head
             replies = await pipe.execute(raise_on_error=False)
         again = []
         for item, entries, reply in zip(batch, chains, replies, strict=True):
-            if isinstance(reply, Exception) or _s(reply[0]) == "audit":
+            if isinstance(reply, Exception) or (item.plan is not None and _s(reply[0]) == "audit"):
                 again.append(item)  # NOSCRIPT after a Redis restart, or the head moved
                 continue
             try:
-                item.future.set_result(self._committed(item.work, entries, reply))
+                item.future.set_result(self._replied(item, entries, reply))
             except Exception as error:
                 item.future.set_exception(error)
         return again
+
+    def _pipe_one(self, pipe: Any, item: _Linked, entries: list[AuditEntry]) -> None:
+        """Add one queued commit to the pipeline: the commit script, or the completion."""
+        if item.plan is None:
+            job = item.work.done
+            assert job is not None
+            pipe.evalsha(self._complete.sha, 2, k.job_key(job.id), k.JOBS_DUE, job.lease, job.id)
+            return
+        if entries:
+            item.plan["audit"] = _audit_plan(entries)
+        args = json.dumps(item.plan, ensure_ascii=False)
+        pipe.evalsha(self._commit.sha, len(COMMIT_KEYS), *COMMIT_KEYS, args)
+
+    def _replied(
+        self, item: _Linked, entries: list[AuditEntry], reply: Any
+    ) -> tuple[Committed, list[AuditEntry]]:
+        if item.plan is not None:
+            return self._committed(item.work, entries, reply)
+        if not int(reply):
+            assert item.work.done is not None
+            raise Conflict(f"job {item.work.done.id} is no longer held by this claim")
+        return Committed(fast=[]), []
 
     def _committed(
         self, work: UnitOfWork, entries: list[AuditEntry], reply: Any
