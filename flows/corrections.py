@@ -92,19 +92,57 @@ def amend(
 ) -> Amended:
     """Apply ``changes`` (field key → typed value) to the request's answers or its written
     form; ``CorrectionRefused`` names the input at fault."""
+    by = _allowed(request, officer, reason, changes, part)
+    current = dict(request.retro or {}) if part == "form" else dict(request.answers)
+    spec = {field.key: field for field in _spec(request, part, policy or Policy())}
+    clean = _parsed(changes, spec, part, now)
+    changed = [key for key, value in clean.items() if current.get(key) != value]
+    if not changed:
+        raise CorrectionRefused("set", "Those values are already recorded: nothing changed.")
+    version = _version(request, by, now, reason, part, changed, current)
+    updated = {**current, **{key: clean[key] for key in changed}}
+    new = request.model_copy(
+        update={
+            "answers" if part == "request" else "retro": updated,
+            "versions": [*request.versions, version],
+        }
+    )
+    labels = [spec[key].label for key in changed]
+    told = tuple(o for o in disclosure_register(request, viewers) if o != by.id)
+    effects: list[Effect] = [
+        Send(ToOfficer(officer_id), notice(request.ref, part, labels, by, directory))
+        for officer_id in told
+    ]
+    details = {"version": version.n, "part": part, "fields": changed, "notified": list(told)}
+    effects.append(Audit("request.amended", request.ref, details))
+    return Amended(new, effects, told, version)
+
+
+def _allowed(
+    request: Request,
+    officer: Officer | None,
+    reason: str,
+    changes: Mapping[str, str],
+    part: Part,
+) -> Officer:
+    """The officer making the amendment, once it may be made at all."""
     if request.destroyed_at is not None:
         raise CorrectionRefused("ref", "This request's personal data was destroyed.")
-    if not may_amend(request, officer):
+    if officer is None or not may_amend(request, officer):
         raise CorrectionRefused("by", "Only the requester or a SPOC can correct a request.")
-    assert officer is not None
     if not reason.strip():
         raise CorrectionRefused("reason", "Enter why the request is being corrected.")
     if not changes:
         raise CorrectionRefused("set", "Enter at least one field to correct.")
-    current = dict(request.retro or {}) if part == "form" else dict(request.answers)
     if part == "form" and request.retro is None:
         raise CorrectionRefused("part", "The written form has not been submitted yet.")
-    spec = {field.key: field for field in _spec(request, part, policy or Policy())}
+    return officer
+
+
+def _parsed(
+    changes: Mapping[str, str], spec: Mapping[str, forms.FieldSpec], part: Part, now: datetime
+) -> dict[str, Any]:
+    """Each typed value checked as its question checks it."""
     clean: dict[str, Any] = {}
     for key, raw in changes.items():
         field = spec.get(key)
@@ -114,41 +152,30 @@ def amend(
             clean[key] = field.parse(raw, now.date())
         except InvalidAnswer as error:
             raise CorrectionRefused(key, f"{field.label}: {error.message}") from None
-    changed = [key for key, value in clean.items() if current.get(key) != value]
-    if not changed:
-        raise CorrectionRefused("set", "Those values are already recorded: nothing changed.")
-    version = Version(
+    return clean
+
+
+def _version(
+    request: Request,
+    by: Officer,
+    now: datetime,
+    reason: str,
+    part: Part,
+    changed: list[str],
+    current: Mapping[str, Any],
+) -> Version:
+    """The new version: who, when, why, and what the changed fields said before."""
+    before = {key: current.get(key) for key in changed}
+    return Version(
         n=len(request.versions) + 1,
-        by=officer.id,
+        by=by.id,
         at=now,
         reason=reason.strip(),
         part=part,
         changed=changed,
-        answers={key: current.get(key) for key in changed} if part == "request" else {},
-        retro={key: current.get(key) for key in changed} if part == "form" else None,
+        answers=before if part == "request" else {},
+        retro=before if part == "form" else None,
     )
-    updated = {**current, **{key: clean[key] for key in changed}}
-    new = request.model_copy(
-        update={
-            "answers" if part == "request" else "retro": updated,
-            "versions": [*request.versions, version],
-        }
-    )
-    labels = [spec[key].label for key in changed]
-    register = disclosure_register(request, viewers)
-    told = tuple(officer_id for officer_id in register if officer_id != officer.id)
-    effects: list[Effect] = [
-        Send(ToOfficer(officer_id), notice(request.ref, part, labels, officer, directory))
-        for officer_id in told
-    ]
-    effects.append(
-        Audit(
-            "request.amended",
-            request.ref,
-            {"version": version.n, "part": part, "fields": changed, "notified": list(told)},
-        )
-    )
-    return Amended(new, effects, told, version)
 
 
 def notice(

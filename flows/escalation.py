@@ -35,6 +35,34 @@ def applies(ctx: LifecycleContext) -> bool:
 def page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]]:
     """Page the next step of the policy and schedule the one after it."""
     levels = policy_levels(ctx.directory, ctx.timers.spoc_ack)
+    paged, officer = _next_reached(request, levels, ctx)
+    step = len(paged)
+    number, rounds = (step - 1) % len(levels), (step - 1) // len(levels)
+    level = levels[number]
+    new = request.model_copy(update={"paged": paged, "page_round": rounds})
+    where = f"level {number + 1} of {len(levels)}, round {rounds + 1}"
+    effects = _pages(request, new, officer, ctx)
+    label = level_label(level, ctx.directory)
+    notice = f"Request {new.ref} is waiting for a SPOC: {label} paged ({where})."
+    effects.append(Send(ToSpocChannel(), cards.channel_text(notice, new.ref)))
+    if step > 1:
+        effects.append(Send(ToOfficer(new.requester), _requester_update(new.ref, label, where)))
+    wait = _wait_after(level, number, len(levels), ctx)
+    payload = {"ref": new.ref, "page": step}
+    effects.append(Schedule(jobs.job_id(jobs.SPOC_ACK, new.ref, step), jobs.SPOC_ACK,
+                            ctx.now + wait, payload))  # fmt: skip
+    where_audit = {"officer": officer or "", "page": step, "level": number + 1}
+    effects.append(
+        Audit("request.paged", new.ref, {**where_audit, "round": rounds + 1, "state": new.state})
+    )
+    return new, effects
+
+
+def _next_reached(
+    request: Request, levels: tuple[Level, ...], ctx: LifecycleContext
+) -> tuple[list[str], str | None]:
+    """The steps taken, with the levels passed over that reach nobody now, and who the
+    last one reaches (None if no level reaches anyone)."""
     layers = layers_on_duty(ctx.directory, ctx.now, ctx.calendar.zone)
     paged = list(request.paged)
     officer: str | None = None
@@ -43,44 +71,22 @@ def page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]
         paged.append(officer or PASSED_OVER)
         if officer:
             break
-    step = len(paged)
-    number, rounds = (step - 1) % len(levels), (step - 1) // len(levels)
-    level = levels[number]
-    new = request.model_copy(update={"paged": paged, "page_round": rounds})
-    where = f"level {number + 1} of {len(levels)}, round {rounds + 1}"
-    effects: list[Effect] = []
-    if officer:
-        card = cards.spoc_card(new, ctx.directory, ctx)
-        effects += [
-            Send(ToOfficer(officer), cards.page_text(new.ref, repeat=officer in request.paged)),
-            Send(ToOfficer(officer), card),
-            Send(ToSpocChannel(), card),
-        ]
-    label = level_label(level, ctx.directory)
-    notice = f"Request {new.ref} is waiting for a SPOC: {label} paged ({where})."
-    effects.append(Send(ToSpocChannel(), cards.channel_text(notice, new.ref)))
-    if step > 1:
-        effects.append(Send(ToOfficer(new.requester), _requester_update(new.ref, label, where)))
-    effects += [
-        Schedule(
-            jobs.job_id(jobs.SPOC_ACK, new.ref, step),
-            jobs.SPOC_ACK,
-            ctx.now + _wait_after(level, number, len(levels), ctx),
-            {"ref": new.ref, "page": step},
-        ),
-        Audit(
-            "request.paged",
-            new.ref,
-            {
-                "officer": officer or "",
-                "page": step,
-                "level": number + 1,
-                "round": rounds + 1,
-                "state": new.state,
-            },
-        ),
+    return paged, officer
+
+
+def _pages(
+    before: Request, new: Request, officer: str | None, ctx: LifecycleContext
+) -> list[Effect]:
+    """The page itself: the officer's alert and card, and the channel's card."""
+    if not officer:
+        return []
+    card = cards.spoc_card(new, ctx.directory, ctx)
+    repeat = officer in before.paged
+    return [
+        Send(ToOfficer(officer), cards.page_text(new.ref, repeat=repeat)),
+        Send(ToOfficer(officer), card),
+        Send(ToSpocChannel(), card),
     ]
-    return new, effects
 
 
 def is_due(request: Request, payload_page: object) -> bool:
