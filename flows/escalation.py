@@ -47,10 +47,9 @@ def page(request: Request, ctx: LifecycleContext) -> tuple[Request, list[Effect]
     effects.append(Send(ToSpocChannel(), cards.channel_text(notice, new.ref)))
     if step > 1:
         effects.append(Send(ToOfficer(new.requester), _requester_update(new.ref, label, where)))
-    wait = _wait_after(level, number, len(levels), ctx)
-    payload = {"ref": new.ref, "page": step}
-    effects.append(Schedule(jobs.job_id(jobs.SPOC_ACK, new.ref, step), jobs.SPOC_ACK,
-                            ctx.now + wait, payload))  # fmt: skip
+    due = ctx.now + _wait_after(level, number, len(levels), ctx)
+    job_id = jobs.job_id(jobs.SPOC_ACK, new.ref, step)
+    effects.append(Schedule(job_id, jobs.SPOC_ACK, due, {"ref": new.ref, "page": step}))
     where_audit = {"officer": officer or "", "page": step, "level": number + 1}
     effects.append(
         Audit("request.paged", new.ref, {**where_audit, "round": rounds + 1, "state": new.state})
