@@ -88,7 +88,9 @@ class JobTable:
     async def _retention(self, unit: Unit, job: Job) -> None:
         """The daily retention run, in this job's unit of work (a batch at a time)."""
         periods = self.s.settings.retention
-        found = await retention.candidates(self.s.store, periods, unit.now, self.s.directory)
+        found = await retention.candidates(
+            self.s.store, periods, unit.now, self.s.directory, enough=periods.batch + 1
+        )
         due = [c for c in found if not c.due.held][: periods.batch]
         for candidate in due:
             work = retention.destruction(candidate, unit.now, unit.actor)

@@ -55,6 +55,10 @@ class Candidate:
     due: Due
 
 
+PAGE = 200
+"""Requests read at once by a retention run."""
+
+
 def _periods_by_org(periods: Retention, directory: Directory | None) -> dict[str, Retention]:
     if directory is None:
         return {}
@@ -66,21 +70,31 @@ def _periods_by_org(periods: Retention, directory: Directory | None) -> dict[str
 
 
 async def candidates(
-    store: Store, periods: Retention, now: datetime, directory: Directory | None = None
+    store: Store,
+    periods: Retention,
+    now: datetime,
+    directory: Directory | None = None,
+    *,
+    enough: int | None = None,
 ) -> list[Candidate]:
     """Ended requests whose period is over at ``now`` (held ones included, marked held);
-    each organisation's own periods (directory ``settings.retention``) apply to its requests."""
+    each organisation's own periods (directory ``settings.retention``) apply to its requests.
+    Read a page at a time, oldest first, stopping once ``enough`` are due and not held (the
+    daily job's batch): memory stays one page however long the history."""
     by_org = _periods_by_org(periods, directory)
     cutoff = min(retention.shortest(p).before(now) for p in [periods, *by_org.values()])
+    refs = await store.closed_before(cutoff.timestamp())
     found: list[Candidate] = []
-    for ref in await store.closed_before(cutoff.timestamp()):
-        stored = await store.get_request(ref)
-        if stored is None:
-            continue
-        request = Request.model_validate(stored.data)
-        due = retention.due(request, by_org.get(request.org, periods))
-        if due is not None and due.due_at <= now:
-            found.append(Candidate(stored, request, due))
+    for start in range(0, len(refs), PAGE):
+        order = {ref: n for n, ref in enumerate(refs[start : start + PAGE])}
+        page = await store.get_requests(list(order))
+        for stored in sorted(page, key=lambda v: order[str(v.data["ref"])]):
+            request = Request.model_validate(stored.data)
+            due = retention.due(request, by_org.get(request.org, periods))
+            if due is not None and due.due_at <= now:
+                found.append(Candidate(stored, request, due))
+        if enough is not None and sum(not c.due.held for c in found) >= enough:
+            break
     return found
 
 

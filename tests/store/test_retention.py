@@ -383,3 +383,18 @@ async def test_a_data_key_another_process_changed_makes_a_commit_conflict_not_co
     await first.commit(UnitOfWork(requests=[Change("DPT/8/2026", changed, again.version)]))
     final = await other.get_request("DPT/8/2026")
     assert final is not None and final.data["answers"]["subject.last_name"] == CANARY
+
+
+async def test_the_daily_run_reads_a_page_at_a_time_and_stops_when_it_has_enough(
+    backend: Backend,
+) -> None:
+    store = await backend.open(index=INDEX)
+    refs = [f"DPT/{n}/2026" for n in range(1, retention.PAGE + 51)]
+    for start in range(0, len(refs), 50):
+        changes = [Change(ref, request_doc(ref), 0) for ref in refs[start : start + 50]]
+        await store.commit(UnitOfWork(requests=changes))
+    seven_years_on = CLOSED + timedelta(days=7 * 366)
+    first = await retention.candidates(store, PERIODS, seven_years_on, enough=5)
+    assert 5 <= len(first) <= retention.PAGE, "one page was enough"
+    every = await retention.candidates(store, PERIODS, seven_years_on)
+    assert sorted(c.request.ref for c in every) == sorted(refs)
