@@ -98,19 +98,11 @@ APPROVE_ITEMS = (
     "note",
 )
 DECLINE_ITEMS = ("decline_reason", "note")
+# S4 asks for every item; the reason the subject is not told is required only when they are
+# not (checked with the other answers), so it is not in the list.
 DEFAULT_REQUIRED = (
-    "disclosed",
-    "power",
-    "public_interest",
-    "override",
-    "article8",
-    "minimum",
-    "facts",
-    "originator",
-    "inform_subject",
-    "conditions",
-    "decline_reason",
-    "note",
+    *(item for item in APPROVE_ITEMS if item not in ("inform_reason", "note")),
+    *DECLINE_ITEMS,
 )
 DEFAULT_CONDITIONS = (
     "Use only for the purpose given in the request (S4 §14.1). Do not pass it to anyone else "
