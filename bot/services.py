@@ -147,13 +147,7 @@ async def opened_store(
 
 def store_lifetimes(settings: LifetimeSettings) -> Lifetimes:
     """The store's lifetimes from ``lifetimes:`` in app.yaml."""
-    return Lifetimes(
-        session_idle=settings.session_idle,
-        message_handles=settings.message_handles,
-        addresses=settings.addresses,
-        console=settings.console,
-        dead_letters=settings.dead_letters,
-    )
+    return Lifetimes(**settings.model_dump(exclude={"sweep_at"}))
 
 
 def _unreachable(url: str, error: BaseException) -> str:

@@ -37,13 +37,15 @@ DEFAULT_LIFETIMES = Lifetimes()
 @dataclass(frozen=True)
 class Kind:
     """One kind of key or row: its Redis key pattern (glob, after the prefix), its SQLite
-    table, how its lifetime is enforced and what that lifetime is, in words."""
+    table, how its lifetime is enforced and what that lifetime is, in words; ``lasts`` names
+    the ``Lifetimes`` field a writer stamps it with (a Redis TTL, an SQLite ``expires_at``)."""
 
     name: str
     redis: tuple[str, ...]
     sqlite: str | None
     rule: Rule
     lifetime: str
+    lasts: str = ""
 
 
 KINDS: tuple[Kind, ...] = (
@@ -53,6 +55,7 @@ KINDS: tuple[Kind, ...] = (
         "sessions",
         "ttl",
         "lifetimes.session_idle after the last message",
+        "session_idle",
     ),
     Kind("conversation lock", ("lock:*",), "locks", "ttl", "seconds (released when done)"),
     Kind("delivery mark", ("seen:*",), "seen_events", "ttl", "timers.dedupe_ttl"),
@@ -62,14 +65,23 @@ KINDS: tuple[Kind, ...] = (
         "addresses",
         "ttl",
         "lifetimes.addresses after the person last wrote",
+        "addresses",
     ),
-    Kind("card copy", ("handles:*",), "handles", "ttl", "lifetimes.message_handles after delivery"),
+    Kind(
+        "card copy",
+        ("handles:*",),
+        "handles",
+        "ttl",
+        "lifetimes.message_handles after delivery",
+        "message_handles",
+    ),
     Kind(
         "console entry",
         ("console:box:*", "console:order:*"),
         "console_entries",
         "ttl",
         "lifetimes.console after the entry",
+        "console",
     ),
     Kind("console counter", ("console:seq",), None, "record", "one number"),
     Kind(
@@ -139,6 +151,16 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind("key layout", ("layout",), None, "record", "one number"),
 )
+
+
+STAMPED = tuple(kind for kind in KINDS if kind.lasts)
+"""The kinds whose writer stamps them with their lifetime."""
+
+
+def lifetime_of(kind: Kind, lifetimes: Lifetimes) -> timedelta:
+    """How long a stamped kind lives under ``lifetimes``."""
+    life: timedelta = getattr(lifetimes, kind.lasts)
+    return life
 
 
 def kind_of_redis_key(key: str, prefix: str) -> Kind | None:

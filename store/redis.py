@@ -72,7 +72,7 @@ from store.crypto import (
     seal_outgoing,
     seal_session,
 )
-from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
+from store.lifetimes import DEFAULT_LIFETIMES, STAMPED, Lifetimes, lifetime_of
 
 LOCK_POLL_SECONDS = 0.02
 MAX_CONNECTIONS = 50
@@ -492,8 +492,8 @@ def _ms(lifetime: timedelta) -> int:
 
 
 @dataclass(frozen=True)
-class _Linked:
-    """A commit waiting for the linker."""
+class _Queued:
+    """A commit waiting in the queue for ``_send_batches``."""
 
     work: UnitOfWork
     plan: dict[str, Any] | None  # None: the unit only completes its job
@@ -556,12 +556,12 @@ class RedisStore:
         # The newest audit entry this process knows of: commits link to it without reading
         # first; a stale head costs one more round trip (the script returns the real one).
         self._head: AuditEntry | None = None
-        # Commits wait here and are sent together by one task (``_link_batches``), their
+        # Commits wait here and are sent together by one task (``_send_batches``), their
         # audit entries linked in order: one round trip for a burst instead of one each.
-        self._linked: list[_Linked] = []
+        self._queue: list[_Queued] = []
         # Wrapped data keys of requests this process read or wrote lately (bounded, LRU).
         self._wrapped: OrderedDict[str, str] = OrderedDict()
-        self._linker: asyncio.Future[None] | None = None
+        self._sender: asyncio.Future[None] | None = None
         # A burst waits for a free connection instead of failing with "too many connections".
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True
@@ -681,18 +681,12 @@ class RedisStore:
 
     async def _expire_older_keys(self) -> None:
         """Stores older than lifetimes: keys of a kind with a lifetime start it now."""
-        life = self._lifetimes
-        ttls = {
-            "session:*": life.session_idle,
-            "address:*": life.addresses,
-            "handles:*": life.message_handles,
-            "console:box:*": life.console,
-            "console:order:*": life.console,
-        }
-        for pattern, lifetime in ttls.items():
-            async for name in self._redis.scan_iter(match=k.PREFIX + pattern, count=500):
-                if await self._redis.pttl(name) == -1:
-                    await self._redis.pexpire(name, _ms(lifetime))
+        for kind in STAMPED:
+            ttl = _ms(lifetime_of(kind, self._lifetimes))
+            for pattern in kind.redis:
+                async for name in self._redis.scan_iter(match=k.PREFIX + pattern, count=500):
+                    if await self._redis.pttl(name) == -1:
+                        await self._redis.pexpire(name, ttl)
 
     # lifetimes --------------------------------------------------------------------------
 
@@ -766,20 +760,20 @@ class RedisStore:
     async def _queued(
         self, work: UnitOfWork, plan: dict[str, Any] | None
     ) -> tuple[Committed, list[AuditEntry]]:
-        """Queue the commit (``plan`` None: it only completes its job) for the linker, which
+        """Queue the commit (``plan`` None: it only completes its job) for the sender, which
         sends whatever queued meanwhile in one pipeline: a burst costs one round trip, and
         commits with audit entries link to the head one after the other (linked concurrently
         they would all name the same head and all but one would go round again)."""
         future: asyncio.Future[tuple[Committed, list[AuditEntry]]]
         future = asyncio.get_running_loop().create_future()
-        self._linked.append(_Linked(work, plan, future))
-        if self._linker is None or self._linker.done():
-            self._linker = asyncio.ensure_future(self._link_batches())
+        self._queue.append(_Queued(work, plan, future))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_batches())
         return await asyncio.shield(future)
 
-    async def _link_batches(self) -> None:
-        while self._linked:
-            batch, self._linked = self._linked[:GROUP_MAX], self._linked[GROUP_MAX:]
+    async def _send_batches(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
             try:
                 await self._send_group(batch)
             except BaseException as error:  # the round trip itself failed: each commit did
@@ -789,7 +783,7 @@ class RedisStore:
                 if not isinstance(error, Exception):
                     raise
 
-    async def _send_group(self, batch: list[_Linked]) -> None:
+    async def _send_group(self, batch: list[_Queued]) -> None:
         """Link the batch's audit entries one after the other onto the known head and send
         every commit script in one pipeline (each script is still atomic on its own). A commit
         refused because the head moved (another process appended, or a commit before it in the
@@ -802,13 +796,13 @@ class RedisStore:
             except Exception as error:
                 item.future.set_exception(error)
 
-    async def _send_alone(self, item: _Linked) -> tuple[Committed, list[AuditEntry]]:
+    async def _send_alone(self, item: _Queued) -> tuple[Committed, list[AuditEntry]]:
         if item.plan is None:
             assert item.work.done is not None
             return await self._complete_only(item.work.done)
         return await self._send_commit(item.work, item.plan)
 
-    async def _pipelined(self, batch: list[_Linked]) -> list[_Linked]:
+    async def _pipelined(self, batch: list[_Queued]) -> list[_Queued]:
         """Send the batch at once; return the commits to send again alone."""
         head, chains = self._head, []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -829,7 +823,7 @@ class RedisStore:
                 item.future.set_exception(error)
         return again
 
-    def _pipe_one(self, pipe: Any, item: _Linked, entries: list[AuditEntry]) -> None:
+    def _pipe_one(self, pipe: Any, item: _Queued, entries: list[AuditEntry]) -> None:
         """Add one queued commit to the pipeline: the commit script, or the completion."""
         if item.plan is None:
             job = item.work.done
@@ -842,7 +836,7 @@ class RedisStore:
         pipe.evalsha(self._commit.sha, len(COMMIT_KEYS), *COMMIT_KEYS, args)
 
     def _replied(
-        self, item: _Linked, entries: list[AuditEntry], reply: Any
+        self, item: _Queued, entries: list[AuditEntry], reply: Any
     ) -> tuple[Committed, list[AuditEntry]]:
         if item.plan is not None:
             return self._committed(item.work, entries, reply)
@@ -875,7 +869,7 @@ class RedisStore:
     ) -> tuple[Committed, list[AuditEntry]]:
         keys = list(COMMIT_KEYS)
         while True:
-            entries = self._link(work.audit)
+            entries = _chain(self._head, work.audit)
             if entries:
                 plan["audit"] = _audit_plan(entries)
             args = [json.dumps(plan, ensure_ascii=False)]
@@ -1008,10 +1002,6 @@ class RedisStore:
             d = work.done
             plan["done"] = {"key": k.job_key(d.id), "id": d.id, "lease": d.lease}
         return plan
-
-    def _link(self, drafts: list[AuditDraft]) -> list[AuditEntry]:
-        """The drafts chained onto the head this process last saw."""
-        return _chain(self._head, drafts)
 
     async def receive(
         self, job: Job, dedupe_key: str, dedupe_ttl: float, now: float, sealed: Document

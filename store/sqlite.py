@@ -61,7 +61,7 @@ from store.crypto import (
     seal_outgoing,
     seal_session,
 )
-from store.lifetimes import DEFAULT_LIFETIMES, Lifetimes
+from store.lifetimes import DEFAULT_LIFETIMES, STAMPED, Lifetimes, lifetime_of
 
 T = TypeVar("T")
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -70,7 +70,7 @@ JOB_COLUMNS = "id, kind, due_at, payload, attempts, lease"
 OUTBOX_COLUMNS = "id, recipient, payload, due_at, attempts, lease, seq"
 
 # Tables whose rows carry ``expires_at`` (see ``store.lifetimes``).
-EXPIRING = (k.T_SESSIONS, k.T_ADDRESSES, k.T_HANDLES, k.T_CONSOLE)
+EXPIRING = tuple(kind.sqlite for kind in STAMPED if kind.sqlite)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {k.T_SESSIONS} (
@@ -712,37 +712,20 @@ class SqliteStore:
         return await self._tx(lambda c: self._sweep(c, now))
 
     def _sweep(self, conn: sqlite3.Connection, now: float) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for table in EXPIRING:
-            # A row from before lifetimes existed starts its lifetime now.
-            first = now + self._lifetime_of(table).total_seconds()
-            conn.execute(f"UPDATE {table} SET expires_at=? WHERE expires_at IS NULL", (first,))
-            counts[table] = conn.execute(
-                f"DELETE FROM {table} WHERE expires_at <= ?", (now,)
-            ).rowcount
-        for table in (k.T_LOCKS, k.T_SEEN):
-            counts[table] = conn.execute(
-                f"DELETE FROM {table} WHERE expires_at <= ?", (now,)
-            ).rowcount
+        for kind in STAMPED:  # a row from before lifetimes existed starts its lifetime now
+            first = now + lifetime_of(kind, self._lifetimes).total_seconds()
+            sql = f"UPDATE {kind.sqlite} SET expires_at=? WHERE expires_at IS NULL"
+            conn.execute(sql, (first,))
         dead_before = now - self._lifetimes.dead_letters.total_seconds()
-        for table in (k.T_DEAD_JOBS, k.T_DEAD_OUTBOX):
-            counts[table] = conn.execute(
-                f"DELETE FROM {table} WHERE due_at <= ?", (dead_before,)
-            ).rowcount
-        last_year = datetime.fromtimestamp(now, UTC).year - 1
-        counts[k.T_REFERENCES] = conn.execute(
-            f"DELETE FROM {k.T_REFERENCES} WHERE year < ?", (last_year,)
-        ).rowcount
+        ends = [(table, "expires_at", now) for table in (*EXPIRING, k.T_LOCKS, k.T_SEEN)]
+        ends += [(table, "due_at", dead_before) for table in (k.T_DEAD_JOBS, k.T_DEAD_OUTBOX)]
+        # a reference counter goes once the year after its own has ended (its Redis expiry)
+        ends.append((k.T_REFERENCES, "year", datetime.fromtimestamp(now, UTC).year - 2))
+        counts = {
+            table: conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (end,)).rowcount
+            for table, column, end in ends
+        }
         return {table: n for table, n in counts.items() if n}
-
-    def _lifetime_of(self, table: str) -> timedelta:
-        life = self._lifetimes
-        return {
-            k.T_SESSIONS: life.session_idle,
-            k.T_ADDRESSES: life.addresses,
-            k.T_HANDLES: life.message_handles,
-            k.T_CONSOLE: life.console,
-        }[table]
 
     # audit ------------------------------------------------------------------------------
 

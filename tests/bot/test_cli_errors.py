@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ import yaml
 from store.crypto import generate_key
 from tests.bot.test_cli import ROOT, oohbot
 from tests.bot.test_cli_after_night import _overdue_night
-from tests.bot.test_serve import _free_port, _get
+from tests.bot.test_serve import _free_port, _get, healthy
 
 EXAMPLE = ROOT / "directory.example.yaml"
 
@@ -148,13 +147,7 @@ def _serving(config: Path, keys: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{yaml.safe_load(config.read_text())['service']['listen']['port']}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if _get(f"{base}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        healthy(base, process)
         assert process.poll() is None, process.communicate()[1]
         yield base
     finally:

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -45,16 +46,24 @@ def start_serve(cwd: Path, config: Path, port: int) -> tuple[subprocess.Popen[st
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if _get(f"{base}/healthz")[0] == 200:
-                return process, base
-        except OSError:
-            pass
-        time.sleep(0.2)
+    if healthy(base, process):
+        return process, base
     process.kill()
     pytest.fail(f"oohbot serve did not start: {process.communicate()[1][-2000:]}")
+
+
+def healthy(base: str, process: subprocess.Popen[Any], timeout: float = 30) -> bool:
+    """Wait until the service at ``base`` answers ``/healthz``; False if it did not in time
+    or its process ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if _get(f"{base}/healthz")[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 @pytest.fixture

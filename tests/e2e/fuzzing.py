@@ -24,7 +24,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -37,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from store.crypto import generate_key
-from tests.bot.test_serve import _free_port, _get
+from tests.bot.test_serve import _free_port, healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_REQUESTS = 2_000
@@ -52,6 +51,26 @@ JSON_VALUE = st.recursive(
     max_leaves=12,
 )
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+
+
+def not_json(raw: bytes | str) -> bool:
+    """True for text JSON cannot read."""
+    try:
+        json.loads(raw)
+    except ValueError:
+        return True
+    return False
+
+
+def deep(depth: int) -> str:
+    """JSON nested ``depth`` arrays deep."""
+    return "[" * depth + "]" * depth
+
+
+NOT_JSON = st.binary(min_size=1, max_size=64).filter(not_json)
+DEPTHS = st.integers(min_value=40, max_value=50_000)
+"""Deeper than any payload is, up to far beyond what a recursive parser survives."""
+NOT_AN_OBJECT = JSON_VALUE.filter(lambda v: not isinstance(v, dict))
 HEADER_TEXT = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40)
 """Printable ASCII without spaces at either end (a header value the client sends as is)."""
 T = TypeVar("T")
@@ -231,22 +250,11 @@ def serving(folder: Path, sections: dict[str, Any]) -> Iterator[Server]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_healthy(port, process)
+        assert healthy(f"http://127.0.0.1:{port}", process), "oohbot serve did not start"
         yield Server(process, port, db, log)
     finally:
         process.terminate()
         process.wait(timeout=15)
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("oohbot serve did not become healthy")
 
 
 class Background(Generic[T]):

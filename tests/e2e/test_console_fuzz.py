@@ -23,26 +23,28 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.fuzzing import Server, serving
+from tests.e2e.fuzzing import (
+    BAD_REQUESTS,
+    DEPTHS,
+    JSON_VALUE,
+    NOT_AN_OBJECT,
+    NOT_JSON,
+    TEXT,
+    WARM_UP,
+    Server,
+    deep,
+    serving,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICERS = [
     o["id"] for o in yaml.safe_load((ROOT / "directory.example.yaml").read_text())["officers"]
 ]
-BAD_REQUESTS = 2_000
-WARM_UP = 300
 ALLOWED = {400, 401, 403, 404, 405, 413, 415, 429}
 """405 (wrong method) comes from the router, with the Allow header HTTP requires; 429 is the
 cap on live streams per officer."""
 MAX_BODY = 256 * 1024
 
-JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-JSON_VALUE = st.recursive(
-    JSON_LEAF,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=12,
-)
-TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 HEADER_TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 UNKNOWN_OFFICER = TEXT.filter(lambda text: text not in OFFICERS)
 
@@ -177,25 +179,16 @@ def bad_posts(draw: st.DrawFn, origin: str) -> Raw:
     elif defect == "origin":
         headers["Origin"] = draw(HEADER_TEXT.filter(lambda o: o != headers["Origin"]))
     elif defect == "not-json":
-        body = draw(st.binary(min_size=1, max_size=64).filter(_not_json))
+        body = draw(NOT_JSON)
     elif defect == "deep":
-        depth = draw(st.integers(min_value=40, max_value=50_000))
-        body = b"[" * depth + b"]" * depth
+        body = deep(draw(DEPTHS)).encode()
     elif defect == "not-object":
-        body = json.dumps(draw(JSON_VALUE.filter(lambda v: not isinstance(v, dict)))).encode()
+        body = json.dumps(draw(NOT_AN_OBJECT)).encode()
     elif defect == "big":
         body = b'{"text": "' + b"x" * (MAX_BODY + 1) + b'"}'
     if draw(st.booleans()):
         headers["Authorization"] = "Bearer " + draw(HEADER_TEXT)
     return Raw(defect, "POST", route, headers, body)
-
-
-def _not_json(raw: bytes) -> bool:
-    try:
-        json.loads(raw)
-    except ValueError:
-        return True
-    return False
 
 
 def test_bad_requests_get_short_4xx_and_change_nothing(console: Console) -> None:

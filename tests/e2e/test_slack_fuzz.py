@@ -36,12 +36,14 @@ import pytest
 from hypothesis import strategies as st
 
 from tests.e2e.fuzzing import (
+    DEPTHS,
     ENTRY,
     HEADER_TEXT,
     ID,
-    JSON_VALUE,
     LIST,
     LIST_,
+    NOT_AN_OBJECT,
+    NOT_JSON,
     OBJ,
     OBJ_,
     STR,
@@ -54,7 +56,9 @@ from tests.e2e.fuzzing import (
     Raw,
     Server,
     broken,
+    deep,
     fuzz,
+    not_json,
     serving,
 )
 from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
@@ -288,10 +292,6 @@ def _payload_form(payload: Any) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def _deep(depth: int) -> str:
-    return "[" * depth + "]" * depth
-
-
 # --- requests ------------------------------------------------------------------------------
 
 
@@ -365,16 +365,16 @@ def unreadable(draw: st.DrawFn) -> Raw:
         content_type = draw(st.sampled_from(["text/plain", "", "multipart/form-data", "a/b"]))
         expect = 415
     elif defect == "not-json":
-        body = draw(st.binary(min_size=1, max_size=64).filter(_not_json))
+        body = draw(NOT_JSON)
         if draw(st.booleans()):
             body, content_type = urlencode({"payload": body}).encode(), FORM
     elif defect == "deep":
-        text = _deep(draw(st.integers(min_value=40, max_value=50_000)))
+        text = deep(draw(DEPTHS))
         body = text.encode()
         if draw(st.booleans()):
             body, content_type = urlencode({"payload": text}).encode(), FORM
     elif defect == "not-object":
-        value = draw(JSON_VALUE.filter(lambda v: not isinstance(v, dict)))
+        value = draw(NOT_AN_OBJECT)
         body = json.dumps(value).encode()
         if draw(st.booleans()):
             body, content_type = _payload_form(value), FORM
@@ -411,9 +411,9 @@ def malformed(draw: st.DrawFn) -> Raw:
     else:
         doc = submission(draw(st.integers(0, 999_999)))
         metadata = draw(
-            st.binary(min_size=1, max_size=40).map(lambda b: b.decode("latin-1")).filter(_not_json)
-            | JSON_VALUE.filter(lambda v: not isinstance(v, dict)).map(json.dumps)
-            | st.integers(40, 50_000).map(_deep)
+            st.binary(min_size=1, max_size=40).map(lambda b: b.decode("latin-1")).filter(not_json)
+            | NOT_AN_OBJECT.map(json.dumps)
+            | DEPTHS.map(deep)
         )
         doc["view"]["private_metadata"] = metadata
         defect, body, content_type = "metadata", _payload_form(doc), FORM
@@ -476,24 +476,16 @@ def irrelevant(draw: st.DrawFn) -> Raw:
 def heaviest() -> list[Raw]:
     """The largest request of each kind: a body just over the limit, JSON nested 50,000 deep
     as the body, as an interaction's payload and as a modal's metadata."""
-    deep = _deep(50_000)
+    deepest = deep(50_000)
     doc = submission(0)
-    doc["view"]["private_metadata"] = deep
+    doc["view"]["private_metadata"] = deepest
     bodies = [
         (b'{"type": "' + b"x" * (MAX_BODY + 10_000) + b'"}', JSON, 413),
-        (deep.encode(), JSON, 400),
-        (urlencode({"payload": deep}).encode(), FORM, 400),
+        (deepest.encode(), JSON, 400),
+        (urlencode({"payload": deepest}).encode(), FORM, 400),
         (_payload_form(doc), FORM, 400),
     ]
     return [Raw("heaviest", status, PATH, _signed(b, kind), b) for b, kind, status in bodies]
-
-
-def _not_json(raw: bytes | str) -> bool:
-    try:
-        json.loads(raw)
-    except ValueError:
-        return True
-    return False
 
 
 def test_bad_requests_get_their_short_answer_and_change_nothing(

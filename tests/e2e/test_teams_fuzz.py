@@ -33,11 +33,14 @@ from hypothesis import strategies as st
 
 from tests.e2e.fuzzing import (
     BOOL_,
+    DEPTHS,
     ENTRY,
     HEADER_TEXT,
     ID,
     JSON_VALUE,
     LIST_,
+    NOT_AN_OBJECT,
+    NOT_JSON,
     OBJ,
     OBJ_,
     TEXT,
@@ -48,6 +51,7 @@ from tests.e2e.fuzzing import (
     Raw,
     Server,
     broken,
+    deep,
     fuzz,
     serving,
     with_value,
@@ -191,12 +195,11 @@ def unreadable(draw: st.DrawFn, service_url: str) -> Raw:
         headers["Content-Type"] = draw(st.sampled_from(kinds))
         expect = 415
     elif defect == "not-json":
-        body = draw(st.binary(min_size=1, max_size=64).filter(_not_json))
+        body = draw(NOT_JSON)
     elif defect == "deep":
-        depth = draw(st.integers(min_value=40, max_value=50_000))
-        body = b"[" * depth + b"]" * depth
+        body = deep(draw(DEPTHS)).encode()
     elif defect == "not-object":
-        body = json.dumps(draw(JSON_VALUE.filter(lambda v: not isinstance(v, dict)))).encode()
+        body = json.dumps(draw(NOT_AN_OBJECT)).encode()
     elif defect == "big":
         body, expect = b'{"type": "' + b"x" * MAX_BODY + b'"}', 413
     else:
@@ -297,16 +300,8 @@ def heaviest() -> list[Raw]:
     """The largest request of each kind: a body just over the limit, JSON nested 50,000 deep."""
     headers = {"Content-Type": "application/json"}
     big = b'{"type": "' + b"x" * (MAX_BODY + 10_000) + b'"}'
-    deep = b"[" * 50_000 + b"]" * 50_000
-    return [Raw("heaviest", 413, PATH, headers, big), Raw("heaviest", 400, PATH, headers, deep)]
-
-
-def _not_json(raw: bytes) -> bool:
-    try:
-        json.loads(raw)
-    except ValueError:
-        return True
-    return False
+    deepest = deep(50_000).encode()
+    return [Raw("heaviest", 413, PATH, headers, big), Raw("heaviest", 400, PATH, headers, deepest)]
 
 
 def test_bad_activities_without_authentication(
