@@ -277,6 +277,7 @@ class RequestFlow:
 
     def reassign(self, request: Request, actor: Officer, to: str, ctx: LifecycleContext) -> Step:
         """Hand the request to rota colleague ``to``, who is paged (``flows.reassign``)."""
+        ctx = clocks.for_org(ctx, request.org)
         refusal = self._reassign_refusal(request, actor, ctx)
         if refusal is not None:
             return refusal
