@@ -30,7 +30,7 @@ from store.base import Store
 from store.crypto import Cipher, generate_key
 from store.factory import open_store
 from tests.adapters.slack.conftest import signature
-from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder
+from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder, dm_envelope, dm_of
 from tests.night import ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,10 +50,6 @@ def free_port() -> int:
 
 def requester_id(n: int) -> str:
     return f"UREQ{n:03d}"
-
-
-def dm_of(user: str) -> str:
-    return "D" + user[1:]
 
 
 def write_directory(folder: Path, requesters: int) -> Path:
@@ -202,16 +198,7 @@ class Slack:
 
     async def dm(self, user: str, text: str, event_id: str) -> None:
         self.count += 1
-        event = {
-            "type": "message",
-            "channel_type": "im",
-            "channel": dm_of(user),
-            "user": user,
-            "text": text,
-            "ts": f"{time.time():.6f}",
-        }
-        envelope = {"type": "event_callback", "team_id": TEAM, "event_id": event_id, "event": event}
-        await self.post(json.dumps(envelope), "application/json")
+        await self.post(json.dumps(dm_envelope(user, text, event_id)), "application/json")
 
     async def interaction(self, payload: dict[str, Any], target: str = "") -> str:
         self.count += 1

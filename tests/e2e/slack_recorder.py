@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,24 @@ from tests.platform_checks import CHECKER
 
 BOT_USER = "UBOT"
 TEAM = "T0001"
+
+
+def dm_of(user: str) -> str:
+    """The bot's DM channel with ``user`` in these tests."""
+    return "D" + user[1:]
+
+
+def dm_envelope(user: str, text: str, event_id: str) -> dict[str, Any]:
+    """The Events API envelope of ``user`` typing ``text`` in their DM with the bot."""
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": dm_of(user),
+        "user": user,
+        "text": text,
+        "ts": f"{time.time():.6f}",
+    }
+    return {"type": "event_callback", "team_id": TEAM, "event_id": event_id, "event": event}
 
 
 @dataclass(frozen=True)

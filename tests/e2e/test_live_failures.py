@@ -33,12 +33,11 @@ from tests.e2e.live import (
     Live,
     Requester,
     Slack,
-    dm_of,
     free_port,
     posts_to,
     requester_id,
 )
-from tests.e2e.slack_recorder import TEAM, SlackRecorder, running_recorder
+from tests.e2e.slack_recorder import TEAM, SlackRecorder, dm_of, running_recorder
 
 REQUESTERS = 6
 KILLS = 30

@@ -19,7 +19,7 @@ import pytest
 from tests.adapters.slack.conftest import signature
 from tests.decision_values import approval, slack_state
 from tests.e2e import test_slack_night as base
-from tests.e2e.slack_recorder import TEAM, Call
+from tests.e2e.slack_recorder import TEAM, Call, dm_envelope
 from tests.e2e.test_slack_night import (
     AMARA,
     KELLOW,
@@ -55,17 +55,7 @@ async def _signed_post(
 
 
 def _dm_envelope(user: str, text: str, event_id: str) -> str:
-    event = {
-        "type": "message",
-        "channel_type": "im",
-        "channel": dm_of(user),
-        "user": user,
-        "text": text,
-        "ts": f"{time.time():.6f}",
-    }
-    return json.dumps(
-        {"type": "event_callback", "team_id": TEAM, "event_id": event_id, "event": event}
-    )
+    return json.dumps(dm_envelope(user, text, event_id))
 
 
 async def _command(night: SlackNight, user: str, text: str, channel: str) -> str:

@@ -28,7 +28,16 @@ from flows.request import Request
 from store.base import Store
 from tests.adapters.slack.conftest import signature
 from tests.decision_values import for_action, slack_state
-from tests.e2e.slack_recorder import TEAM, Call, SlackRecorder, running_recorder
+from tests.e2e.slack_recorder import (
+    TEAM,
+    Call,
+    SlackRecorder,
+    dm_envelope,
+    running_recorder,
+)
+from tests.e2e.slack_recorder import (
+    dm_of as dm_of,  # re-exported: the night tests reach it through this module
+)
 from tests.night import ANSWERS, CANARY_VALUES, SATURDAY_2AM, TIMERS, open_test_store
 from tests.platform_checks import CHECKER
 
@@ -48,10 +57,6 @@ SLACK_IDS = {
 AMARA, GWEN, MARSH, KELLOW = "UAMARA", "UGWEN", "UDIMARSH", "UKELLOW"
 # What arrives from Slack when someone types these characters: Slack escapes them.
 HOSTILE_SUMMARY = "Threatened staff &lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|x&gt;"
-
-
-def dm_of(user: str) -> str:
-    return "D" + user[1:]
 
 
 def _directory(tmp_path: Path) -> Path:
@@ -94,20 +99,7 @@ class SlackNight:
         return f"{prefix}{self.count:05d}"
 
     async def dm(self, user: str, text: str, event_id: str = "", **headers: str) -> None:
-        event = {
-            "type": "message",
-            "channel_type": "im",
-            "channel": dm_of(user),
-            "user": user,
-            "text": text,
-            "ts": f"{time.time():.6f}",
-        }
-        envelope = {
-            "type": "event_callback",
-            "team_id": TEAM,
-            "event_id": event_id or self._next("Ev"),
-            "event": event,
-        }
+        envelope = dm_envelope(user, text, event_id or self._next("Ev"))
         status, _ = await self._post(json.dumps(envelope), "application/json", **headers)
         assert status == 200
 
