@@ -29,7 +29,8 @@ class Address:
 
 @dataclass(frozen=True)
 class Receipt:
-    """An event the engine has stored in its inbox: hand it back to ``Handler.process``."""
+    """An event the engine has stored (handled, or in its inbox): hand it back to
+    ``Handler.process`` for its replies."""
 
     inbound: Inbound
     id: str
@@ -54,11 +55,13 @@ class Handler(Protocol):
     """The engine as adapters see it.
 
     Acknowledge a platform's delivery only after ``receive`` returned: from then on the event
-    is stored and will be handled even if this process dies. ``receive`` raising means it was
-    not stored: answer the platform with an error so that it delivers the event again."""
+    is stored (handled already, or in the inbox) and will be handled even if this process
+    dies. ``receive`` raising means it was not stored: answer the platform with an error so
+    that it delivers the event again."""
 
     async def receive(self, inbound: Inbound) -> Receipt | None:
-        """Store the event in the inbox; None if it was received before (a redelivery)."""
+        """Store the event — its whole effect when it can be handled at once, else the event
+        in the inbox; None if it was received before (a redelivery)."""
         ...
 
     async def process(self, receipt: Receipt) -> list[Message]:

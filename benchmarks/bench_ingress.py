@@ -5,10 +5,11 @@
 Both apps get the same signed Slack events on ``POST /slack/events`` and answer through the same
 local recording Web API; the time measured is from sending the event to the first
 ``chat.postMessage`` in that person's DM. At ``--rate`` events per second the p50 and p95 of that
-time are compared; then all events are sent at once (20 in flight) for the most each can answer
-per second. oohbot does what the night needs on the way — the durable inbox, the conversation,
-one commit, the outbox — the bare app does nothing but reply. (The Redis database named is
-flushed.)
+time are compared; then all events are sent at once for the most each can answer per second.
+Each is measured for a first message (``hello`` from someone new) and for a typed answer (``no``,
+answering the first question). oohbot does what the night needs on the way — the
+conversation, one commit with the event's delivery mark, the outbox — the bare app does nothing
+but reply. (The Redis database named is flushed.)
 """
 
 from __future__ import annotations
@@ -92,13 +93,13 @@ def signed(body: str) -> dict[str, str]:
     }
 
 
-def dm_event(user: str) -> str:
+def dm_event(user: str, text: str = "hello") -> str:
     event = {
         "type": "message",
         "channel_type": "im",
         "channel": "D" + user[1:],
         "user": user,
-        "text": "hello",
+        "text": text,
         "ts": f"{time.time():.6f}",
     }
     envelope = {"type": "event_callback", "team_id": TEAM, "event_id": f"Ev{uuid.uuid4().hex}"}
@@ -153,15 +154,16 @@ async def oohbot(api_url: str, *, store_url: str, people: int) -> AsyncIterator[
 
 
 async def drive(
-    url: str, replies: Replies, users: list[str], send: Callable[[int], float]
+    url: str, replies: Replies, users: list[str], send: Callable[[int], float], text: str
 ) -> list[float]:
-    """Send one event per user at the times ``send`` gives; the latency of each first reply."""
+    """Send ``text`` from each user at the times ``send`` gives; the latency of each first
+    reply."""
     sent: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
 
         async def one(n: int, user: str) -> None:
             await asyncio.sleep(max(0.0, send(n) - (time.perf_counter() - start)))
-            body = dm_event(user)
+            body = dm_event(user, text)
             sent["D" + user[1:]] = time.perf_counter()
             async with session.post(url, data=body, headers=signed(body)) as response:
                 assert response.status == 200, (response.status, await response.text())
@@ -176,32 +178,66 @@ async def drive(
     return [replies.first[channel] - at for channel, at in sent.items()]
 
 
+async def settled(replies: Replies) -> None:
+    """Let the rest of the last replies arrive, then forget them: the next round's first
+    reply is the next message's."""
+    await asyncio.sleep(0.5)
+    replies.first.clear()
+
+
+def quantiles(latencies: list[float]) -> dict[str, float]:
+    return {"p50": statistics.median(latencies), "p95": statistics.quantiles(latencies, n=20)[18]}
+
+
 async def measure(make: Callable[[str], Any], messages: int, rate: float) -> dict[str, float]:
+    """Paced, then all at once (the most each can answer per second): a first message
+    (``hello``) from people oohbot has not heard from, then a typed answer from each to the
+    question it asked (``no``: nobody is in immediate danger)."""
     replies = Replies()
     api = TestServer(replies.app(), host="127.0.0.1")
     await api.start_server()
     api_url = str(api.make_url("/api/"))
+    results: dict[str, float] = {}
     try:
         async with make(api_url) as app:
             server = TestServer(app, host="127.0.0.1")
             await server.start_server()
             url = str(server.make_url("/slack/events"))
             paced = [f"UR{n:05d}" for n in range(messages)]
-            latencies = await drive(url, replies, paced, lambda n: n / rate)
             burst = [f"UR{n:05d}" for n in range(messages, 2 * messages)]
-            began = time.perf_counter()
-            await drive(url, replies, burst, lambda n: 0.0)
-            throughput = messages / (time.perf_counter() - began)
+            for text, name in (("hello", "first"), ("no", "answer")):
+                latencies = await drive(url, replies, paced, lambda n: n / rate, text)
+                results |= {f"{name} {k}": v for k, v in quantiles(latencies).items()}
+                await settled(replies)
+                began = time.perf_counter()
+                await drive(url, replies, burst, lambda n: 0.0, text)
+                results[f"{name} throughput"] = messages / (time.perf_counter() - began)
+                await settled(replies)
             await server.close()
     finally:
         await api.close()
-    cuts = statistics.quantiles(latencies, n=20)
-    return {"p50": statistics.median(latencies), "p95": cuts[18], "throughput": throughput}
+    return results
 
 
 @asynccontextmanager
 async def bare(api_url: str) -> AsyncIterator[web.Application]:
     yield bare_bolt(api_url)
+
+
+def report(name: str, figures: dict[str, float], base: dict[str, float] | None) -> None:
+    for kind in ("first", "answer"):
+        p50, p95, most = (figures[f"{kind} {x}"] for x in ("p50", "p95", "throughput"))
+        line = (
+            f"{name:13} {kind:6}  p50 {p50 * 1000:5.1f} ms  p95 {p95 * 1000:5.1f} ms  "
+            f"{most:5.0f} msg/s"
+        )
+        if base is None:
+            line += "   (baseline)"
+        else:
+            ratio_p50 = p50 / base[f"{kind} p50"]
+            ratio_most = most / base[f"{kind} throughput"]
+            line += f"   p50 {ratio_p50:.2f}x  throughput {ratio_most:.2f}x"
+        print(line)
 
 
 async def main() -> None:
@@ -212,20 +248,13 @@ async def main() -> None:
     args = parser.parse_args()
     people = 2 * args.messages
     base = await measure(bare, args.messages, args.rate)
-    print(
-        f"bare Bolt     p50 {base['p50'] * 1000:6.1f} ms  p95 {base['p95'] * 1000:6.1f} ms  "
-        f"{base['throughput']:6.0f} msg/s   (baseline)"
-    )
+    report("bare Bolt", base, None)
     urls = {"sqlite": "sqlite:///FOLDER/b.db", **({"redis": args.redis} if args.redis else {})}
     for name, store_url in urls.items():
         ours = await measure(
             partial(oohbot, store_url=store_url, people=people), args.messages, args.rate
         )
-        print(
-            f"oohbot {name:6} p50 {ours['p50'] * 1000:6.1f} ms  p95 {ours['p95'] * 1000:6.1f} ms  "
-            f"{ours['throughput']:6.0f} msg/s   p50 {ours['p50'] / base['p50']:.2f}x  "
-            f"throughput {ours['throughput'] / base['throughput']:.2f}x"
-        )
+        report(f"oohbot {name}", ours, base)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The engine: every event and every due job is one unit of work.
 
-1. **Inbox** — ``receive`` stores the event (sealed) and de-duplicates it by platform id before
-   the adapter acknowledges it; the adapter then calls ``process`` (at once, in process).
-2. **Step** — routing (``bot.routing``) or the job table (``bot.job_table``) loads the state and
-   runs the pure flow into a ``Unit``: the new state, jobs, audit entries and messages.
-3. **Commit, once** — ``Store.commit`` writes the unit and marks the inbox entry or job done,
-   atomically; a lost compare-and-set re-runs the step on fresh state.
-4. **Dispatch** — the messages are outbox entries: replies are shown where the event happened
+1. **Take** — ``receive`` handles the event at once: routing (``bot.routing``) loads the state
+   and runs the pure flow into a ``Unit`` (the new state, jobs, audit entries and messages),
+   and ``Store.commit`` writes it together with the event's delivery mark, atomically, before
+   the adapter acknowledges the event. A redelivery finds the mark and is dropped; a lost
+   compare-and-set re-runs the step on fresh state.
+2. **Inbox** — if that fails (a fault in a step, a store error) the event is stored sealed in
+   the inbox instead and ``process`` handles it after the acknowledgement, the commit
+   completing the inbox entry. The job table (``bot.job_table``) runs due jobs the same way.
+3. **Dispatch** — the messages are outbox entries: replies are shown where the event happened
    (``process`` returns them; ``delivered`` marks them shown) and the rest go out through the
    dispatcher. Whatever a dead process left behind — an inbox entry, a job, a message — comes
    back when its lease runs out, to the worker.
@@ -45,11 +47,12 @@ from flows.oncall import oncall_card
 from flows.request import Request
 from flows.visibility import Query
 from flows.wire import decode_inbound, decode_message, encode_inbound
-from store.base import Conflict, Job, Outgoing, Store, Versioned
+from store.base import Conflict, Duplicate, Job, Outgoing, Seen, Store, Versioned
 
 log = get_logger("engine")
 CAS_ATTEMPTS = 5
 REPLY_GRACE_SECONDS = 30.0
+TAKEN = "taken"  # receipts of events handled by ``receive`` itself
 Build = Callable[[Unit], Awaitable[None]]
 
 
@@ -144,6 +147,7 @@ class Engine:
         self.router = Router(self.services)
         self.jobs = JobTable(self.services)
         self._held: dict[str, list[Outgoing]] = {}
+        self._taken: dict[str, list[Outgoing]] = {}
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -156,10 +160,33 @@ class Engine:
     # --- Handler ---------------------------------------------------------------------------
 
     async def receive(self, inbound: Inbound) -> Receipt | None:
-        """Put the event in the inbox (durably, sealed); None if it was received before."""
+        """Take the event; None if it was received before (a redelivery).
+
+        At once when it can be: routed, and its unit of work committed together with its
+        delivery mark — one durable write, nothing sent yet. If that fails (a fault in a
+        step, a store error) the event goes to the inbox instead, sealed, to be handled by
+        ``process``. Either way it is stored when this returns; raises ``NotStored`` if not."""
         self.metrics.inbound.labels(platform=inbound.platform).inc()
         now = self.clock.now().timestamp()
         dedupe = f"{inbound.platform}:{inbound.event_id or uuid.uuid4().hex}"
+        ttl = self.settings.timers.dedupe_ttl.total_seconds()
+        try:
+            fast = await self._route(inbound, done=None, seen=Seen(dedupe, now + ttl, now))
+        except Duplicate:
+            self.metrics.duplicates.inc()
+            return None
+        except Exception as error:
+            log.warning(
+                "handled_after_inbox", platform=inbound.platform, error=type(error).__name__
+            )
+            return await self._inbox(inbound, dedupe, now)
+        receipt = Receipt(inbound=inbound, id=f"{TAKEN}:{uuid.uuid4().hex}", lease="")
+        self._taken[receipt.id] = fast
+        return receipt
+
+    async def _inbox(self, inbound: Inbound, dedupe: str, now: float) -> Receipt | None:
+        """Store the event to be handled by ``process`` (or, should this process die, by the
+        worker once the inbox entry's lease runs out)."""
         lease = self.settings.timers.job_lease.total_seconds()
         job = Job(f"{jobs.INBOUND}:{dedupe}", jobs.INBOUND, now + lease, {}, 0, uuid.uuid4().hex)
         ttl = self.settings.timers.dedupe_ttl.total_seconds()
@@ -174,22 +201,32 @@ class Engine:
         return Receipt(inbound=inbound, id=stored.id, lease=stored.lease)
 
     async def process(self, receipt: Receipt) -> list[Message]:
-        """Handle a received event; return the replies to show where it happened, then call
-        ``delivered`` once they are shown (until then they are also kept in the outbox)."""
-        done = Job(receipt.id, jobs.INBOUND, 0.0, {}, 1, receipt.lease)
-        conversation = Conversation.of(receipt.inbound)
-        actor = self.router.actor(receipt.inbound)
-        fast = await self._unit(
-            lambda unit: self.router.route(unit, receipt.inbound, actor),
-            actor=actor.id,
-            conversation=conversation,
-            done=done,
-        )
+        """Handle a received event (unless ``receive`` did); send what goes elsewhere and
+        return the replies to show where it happened, then call ``delivered`` once they are
+        shown (until then they are also kept in the outbox)."""
+        fast = self._taken.pop(receipt.id, None)
+        if fast is None:
+            done = Job(receipt.id, jobs.INBOUND, 0.0, {}, 1, receipt.lease)
+            fast = await self._route(receipt.inbound, done=done, seen=None)
         replies = [entry for entry in fast if is_reply(entry)]
         await self.dispatcher.send([entry for entry in fast if not is_reply(entry)])
         if replies:
             self._held[receipt.id] = replies
         return [self._message(entry) for entry in replies]
+
+    async def _route(
+        self, inbound: Inbound, *, done: Job | None, seen: Seen | None
+    ) -> list[Outgoing]:
+        """The event as one unit of work: completing its inbox entry (``done``) or setting its
+        delivery mark (``seen``)."""
+        actor = self.router.actor(inbound)
+        return await self._unit(
+            lambda unit: self.router.route(unit, inbound, actor),
+            actor=actor.id,
+            conversation=Conversation.of(inbound),
+            done=done,
+            seen=seen,
+        )
 
     async def delivered(self, receipt: Receipt) -> None:
         """The replies ``process`` returned were shown: take them off the outbox."""
@@ -248,14 +285,7 @@ class Engine:
 
     async def _leftover(self, job: Job) -> None:
         """An inbox entry whose first handling died: handle it now; replies go by message."""
-        inbound = decode_inbound(job.payload["event"])
-        actor = self.router.actor(inbound)
-        fast = await self._unit(
-            lambda unit: self.router.route(unit, inbound, actor),
-            actor=actor.id,
-            conversation=Conversation.of(inbound),
-            done=job,
-        )
+        fast = await self._route(decode_inbound(job.payload["event"]), done=job, seen=None)
         await self.dispatcher.send(fast)
 
     async def schedule_digest(self) -> None:
@@ -284,31 +314,37 @@ class Engine:
     # --- the unit of work ------------------------------------------------------------------
 
     async def _unit(
-        self, build: Build, *, actor: str, conversation: Conversation | None, done: Job
+        self,
+        build: Build,
+        *,
+        actor: str,
+        conversation: Conversation | None,
+        done: Job | None,
+        seen: Seen | None = None,
     ) -> list[Outgoing]:
         """Build and commit, re-building on a lost compare-and-set; returns the outbox
         entries this process keeps the lease of. Nothing is sent before the commit."""
         for _ in range(CAS_ATTEMPTS):
             unit = self._new_unit(actor, conversation)
             await build(unit)
-            unit.work.done = done
+            unit.work.done, unit.work.seen = done, seen
             try:
                 committed = await self.store.commit(unit.work)
             except Conflict:
-                if not await self._still_held(done):
+                if done is not None and not await self._still_held(done):
                     return []  # handled elsewhere (a redelivery or a worker after our lease)
                 continue
             for count in unit.after_commit:
                 count()
             return committed.fast
-        return await self._give_up(actor, conversation, done)
+        return await self._give_up(actor, conversation, done, seen)
 
     async def _give_up(
-        self, actor: str, conversation: Conversation | None, done: Job
+        self, actor: str, conversation: Conversation | None, done: Job | None, seen: Seen | None
     ) -> list[Outgoing]:
         unit = self._new_unit(actor, conversation)
         unit.reply(BUSY)
-        unit.work.done = done
+        unit.work.done, unit.work.seen = done, seen
         try:
             return (await self.store.commit(unit.work)).fast
         except Conflict:

@@ -203,14 +203,23 @@ class Step:
 
 
 class _Model:
-    """What the shared machine drives during one step."""
+    """What the shared machine drives: one model, pointed at each step's session in turn
+    (steps are synchronous, so they never overlap)."""
 
-    def __init__(self, session: Session, context: FormContext, spec: tuple[FieldSpec, ...]) -> None:
-        self.state = session.phase
-        self.asking = session.asking
-        self.session = session
-        self.context = context
-        self.spec = spec
+    state: str
+    asking: str
+    session: Session
+    context: FormContext
+    spec: tuple[FieldSpec, ...]
+
+    def point(self, session: Session, context: FormContext, spec: tuple[FieldSpec, ...]) -> None:
+        self.state, self.asking = session.phase, session.asking
+        self.session, self.context, self.spec = session, context, spec
+
+    def release(self) -> None:
+        """Between steps the model holds no session (nor anyone's answers)."""
+        for name in ("session", "context", "spec"):
+            self.__dict__.pop(name, None)
 
 
 Predicate = Callable[[Any], bool]
@@ -287,6 +296,7 @@ def _ask_target(event: Any) -> None:
 
 
 REDIRECTING = ("urgent_in_hours", "child_protection")
+RESOLVED_KEPT = 256
 _UPDATE_NOTE = (
     "This request will be an update of an earlier one. I will ask for its master reference"
 )
@@ -343,8 +353,12 @@ class ConversationFlow:
         states, moves = _definition()
         self.states = states
         self.moves = moves
+        self._model = _Model()
+        self._resolved: dict[FormContext, tuple[FieldSpec, ...]] = {}
+        self._last_context: tuple[ConversationContext, tuple[object, ...], FormContext] | None
+        self._last_context = None
         self.machine = Machine(
-            model=None,
+            model=self._model,
             states=states,
             transitions=moves,
             initial=TRIAGE,
@@ -759,12 +773,13 @@ class ConversationFlow:
 
     def _fire(self, session: Session, ctx: ConversationContext, trigger: str, **kw: Any) -> bool:
         """Fire ``trigger`` on the shared machine for this session; True if it moved."""
-        model = _Model(session, self._context(session, ctx), self._spec(session, ctx))
-        self.machine.add_model(model, initial=session.phase)
+        model = self._model
+        model.point(session, self._context(session, ctx), self._spec(session, ctx))
+        self.machine.set_state(session.phase, model)
         try:
             moved = bool(model.trigger(trigger, **kw))  # type: ignore[attr-defined]
         finally:
-            self.machine.remove_model(model)
+            model.release()
         session.move_to(model.state, model.asking)
         return moved
 
@@ -831,6 +846,18 @@ class ConversationFlow:
     # --- spec in context -------------------------------------------------------------------
 
     def _context(self, session: Session, ctx: ConversationContext) -> FormContext:
+        """What the questions depend on besides the answers. A step asks for it many times:
+        it is made once per step (the last one made is kept with the ``ctx`` it was made
+        for, so that object cannot be another step's)."""
+        key = (session.officer_id, tuple(session.acts_for), session.in_office_hours)
+        last = self._last_context
+        if last is not None and last[0] is ctx and last[1] == key:
+            return last[2]
+        context = self._make_context(session, ctx)
+        self._last_context = (ctx, key, context)
+        return context
+
+    def _make_context(self, session: Session, ctx: ConversationContext) -> FormContext:
         officer = ctx.directory.officer(session.officer_id or "")
         organisations = tuple(
             Choice(code, org.name if (org := ctx.directory.organisation(code)) else code)
@@ -846,7 +873,14 @@ class ConversationFlow:
         )
 
     def _spec(self, session: Session, ctx: ConversationContext) -> tuple[FieldSpec, ...]:
-        return resolve(self.spec, self._context(session, ctx))
+        """The questions for this caller (kept per context: there are few of them)."""
+        context = self._context(session, ctx)
+        spec = self._resolved.get(context)
+        if spec is None:
+            if len(self._resolved) >= RESOLVED_KEPT:
+                self._resolved.clear()
+            spec = self._resolved[context] = resolve(self.spec, context)
+        return spec
 
     def _field(self, session: Session, ctx: ConversationContext, key: str) -> FieldSpec:
         return next(f for f in self._spec(session, ctx) if f.key == key)

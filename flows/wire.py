@@ -7,7 +7,6 @@ are the documents it keeps. ``decode_message(encode_message(m)) == m`` for every
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -22,8 +21,11 @@ _INBOUND: TypeAdapter[Inbound] = TypeAdapter(Inbound)
 
 
 def encode_message(message: Message) -> dict[str, Any]:
-    """``{"kind": …, **fields}``."""
-    return {"kind": _NAMES[type(message)], **asdict(message)}
+    """``{"kind": …, **fields}`` (the fields as ``dataclasses.asdict`` gives them, by
+    pydantic's serializer, which is several times faster)."""
+    name = _NAMES[type(message)]
+    fields: dict[str, Any] = _ADAPTERS[name].dump_python(message)
+    return {"kind": name, **fields}
 
 
 def decode_message(document: dict[str, Any]) -> Message:

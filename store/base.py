@@ -117,18 +117,31 @@ class Outgoing:
     seq: int = 0
 
 
+@dataclass(frozen=True)
+class Seen:
+    """An event's delivery mark: ``key`` (platform and event id) counts as received until
+    ``until``; ``now`` decides whether an earlier mark is still live."""
+
+    key: str
+    until: float
+    now: float
+
+
 @dataclass
 class UnitOfWork:
     """Everything one event or one job changes, written atomically by ``Store.commit``.
 
-    The store applies, all or nothing: ``done`` (the inbox entry or job being handled: it must
-    still hold its lease, and is deleted), the ``sessions`` and ``requests`` compare-and-set
+    The store applies, all or nothing: ``seen`` (an event handled without the inbox: its
+    delivery mark is set, and a live mark refuses the whole unit with ``Duplicate``), ``done``
+    (the inbox entry or job being handled: it must still hold its lease, and is deleted), the
+    ``sessions`` and ``requests`` compare-and-set
     writes, ``cancel`` then ``schedule`` (so a job may re-schedule its own id), the ``outbox``
     entries and the ``audit`` entries (linked to the chain head in order). ``shred`` names
     requests whose data keys and subject-index entries are deleted (crypto-shredding; their
     request ``Change`` must mark them destroyed in the same unit)."""
 
     done: Job | None = None
+    seen: Seen | None = None
     sessions: list[Change] = field(default_factory=list)
     requests: list[Change] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
@@ -150,13 +163,19 @@ class Conflict(StoreError):
     """``commit`` found a version changed or ``done``'s lease gone; nothing was written."""
 
 
+class Duplicate(StoreError):
+    """``commit`` found the unit's event already received (its ``seen`` mark is live);
+    nothing was written."""
+
+
 class Store(Protocol):
     """Persistence for oohbot. Implemented by ``SqliteStore`` and ``RedisStore``."""
 
     # the unit of work ---------------------------------------------------------------------
     async def commit(self, work: UnitOfWork) -> Committed:
         """Write ``work`` atomically (one transaction / one script). Raises ``Conflict`` and
-        writes nothing when a compare-and-set fails or ``work.done`` no longer holds its lease.
+        writes nothing when a compare-and-set fails or ``work.done`` no longer holds its lease;
+        ``Duplicate`` and writes nothing when ``work.seen`` names an event received already.
         A request ``Change`` with ``expected_version`` 0 that finds the reference taken is a
         ``Conflict`` too."""
         ...

@@ -48,6 +48,7 @@ from store.base import (
     Committed,
     Conflict,
     Document,
+    Duplicate,
     Job,
     LockTimeout,
     Outgoing,
@@ -82,7 +83,7 @@ POOL_WAIT_SECONDS = 10.0
 LAYOUT_VERSION = 4  # 2: sessions are hashes (version, token); 3: request and audit indexes;
 # 4: the index of closed requests (retention); key kinds with a lifetime carry a TTL
 INDEX_PREFIXES = (k.REQUESTS_BY_STATE, k.REQUESTS_BY_REQUESTER)
-PLAN_WORK = ("done", "docs", "cancel", "schedule", "outbox", "shred")
+PLAN_WORK = ("seen", "done", "docs", "cancel", "schedule", "outbox", "shred")
 
 RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -253,11 +254,19 @@ return 1
 # KEYS: jobs due, request index, request states, outbox seq, outbox ready, audit log, audit
 # head. ARGV[1]: the plan as JSON (see ``RedisStore._plan``). Checks first, then writes, so
 # a refused commit writes nothing. Replies {'ok', {seq, kept lease (1/0), …}} per outbox
-# entry, {'conflict', why}, {'error', why} or {'audit', the current head entry's JSON}.
+# entry, {'duplicate', why}, {'conflict', why}, {'error', why} or {'audit', the current
+# head entry's JSON}.
 COMMIT = (
     INDEX_REQUEST
     + """
 local plan = cjson.decode(ARGV[1])
+local seen = plan.seen
+if seen then
+  local expires = redis.call('GET', seen.key)
+  if expires and tonumber(expires) > tonumber(seen.now) then
+    return {'duplicate', 'event ' .. seen.id .. ' was received already'}
+  end
+end
 local done = plan.done
 if done and redis.call('HGET', done.key, 'lease') ~= done.lease then
   return {'conflict', 'job ' .. done.id .. ' is no longer held by this claim'}
@@ -293,6 +302,7 @@ if audit then
   if prev ~= audit.prev then return {'audit', head or ''} end
 end
 
+if seen then redis.call('SET', seen.key, seen['until'], 'PX', seen.ttl) end
 if done then
   redis.call('DEL', done.key)
   redis.call('ZREM', KEYS[1], done.id)
@@ -850,6 +860,8 @@ class RedisStore:
     ) -> tuple[Committed, list[AuditEntry]]:
         """The outcome of one commit script's reply ({'ok', flags} / conflict / error)."""
         status, detail = _s(reply[0]), reply[1]
+        if status == "duplicate":
+            raise Duplicate(_s(detail))
         if status == "conflict":
             raise Conflict(_s(detail))
         if status != "ok":
@@ -874,16 +886,11 @@ class RedisStore:
                 plan["audit"] = _audit_plan(entries)
             args = [json.dumps(plan, ensure_ascii=False)]
             status, detail = await self._commit(keys=keys, args=args)
-            if status == "ok":
-                break
-            if status == "audit":  # another process appended: link to the real head, resend
-                self._head = from_json(_s(detail)) if detail else None
-                await asyncio.sleep(0)
-                continue
-            if status == "conflict":
-                raise Conflict(_s(detail))
-            raise StoreError(_s(detail))
-        return self._committed(work, entries, [status, detail])
+            if _s(status) != "audit":
+                return self._committed(work, entries, [status, detail])
+            # another process appended: link to the real head and send again
+            self._head = from_json(_s(detail)) if detail else None
+            await asyncio.sleep(0)
 
     async def _wrapped_keys(self, changes: list[Change]) -> dict[str, str]:
         """The stored (wrapped) data keys of the requests ``changes`` write; the commit script
@@ -1001,6 +1008,10 @@ class RedisStore:
         if work.done is not None:
             d = work.done
             plan["done"] = {"key": k.job_key(d.id), "id": d.id, "lease": d.lease}
+        if work.seen is not None:
+            mark, ttl = work.seen, max(1, int((work.seen.until - work.seen.now) * 1000))
+            plan["seen"] = {"key": k.seen_key(mark.key), "id": mark.key, "now": _num(mark.now),
+                            "until": _num(mark.until), "ttl": ttl}  # fmt: skip
         return plan
 
     async def receive(

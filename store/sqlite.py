@@ -39,6 +39,7 @@ from store.base import (
     Committed,
     Conflict,
     Document,
+    Duplicate,
     Job,
     LockTimeout,
     Outgoing,
@@ -514,6 +515,9 @@ class SqliteStore:
         return committed
 
     def _commit(self, conn: sqlite3.Connection, work: UnitOfWork, sealed: _Sealed) -> Committed:
+        seen = work.seen
+        if seen is not None and self._seen(conn, seen.key, seen.until, seen.now):
+            raise Duplicate(f"event {seen.key} was received already")
         if work.done is not None:
             sql = f"DELETE FROM {k.T_JOBS} WHERE id=? AND lease=?"
             if conn.execute(sql, (work.done.id, work.done.lease)).rowcount != 1:

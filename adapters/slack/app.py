@@ -6,12 +6,12 @@ request's trigger id; in a DM everything is posted in the DM; after a click in a
 personal data never lands in a channel.
 
 Acks: Bolt answers Slack when a listener returns (``process_before_response``), and every
-listener first puts the event in the engine's inbox, so an acknowledged event is a stored
-event: if storing fails the listener raises, Slack gets a 500 and delivers the event again.
-Events, clicks and commands are then handled in the background (``Listeners.tasks``) after the
-ack. A modal submission waits for the engine up to ``VIEW_DEADLINE`` so that its answer (a
-corrected form, a refusal) can be shown in the modal; past that the modal closes and the answer
-arrives by DM.
+listener first gives the event to the engine's ``receive``, which handles it at once (one
+commit) or puts it in the inbox, so an acknowledged event is a stored event: if storing fails
+the listener raises, Slack gets a 500 and delivers the event again. The replies are shown in
+the background (``Listeners.tasks``), after anything the inbox left is handled. A modal
+submission waits for the engine up to ``VIEW_DEADLINE`` so that its answer (a corrected form,
+a refusal) can be shown in the modal; past that the modal closes and the answer arrives by DM.
 """
 
 from __future__ import annotations
@@ -96,11 +96,13 @@ class Listeners:
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=SHUTDOWN_GRACE)
 
-    def later(self, receipt: Receipt, where: Where) -> None:
-        """Answer after the ack; the task is kept so shutdown can wait for it."""
+    async def later(self, receipt: Receipt, where: Where) -> None:
+        """Answer in the background; the task is kept so shutdown can wait for it. It is let
+        run until it waits (the replies on their way) before the listener goes on to the ack."""
         task = asyncio.ensure_future(self.answer(receipt, where))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        await asyncio.sleep(0)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -109,16 +111,21 @@ class Listeners:
         if not inbound.is_person_dm(event):
             return
         message = inbound.from_dm(body)
-        await self.sender.remember_dm(message.user_id, message.tenant, message.conversation)
         receipt = await self.handler.receive(message)
         if receipt is not None:
-            self.later(receipt, Where(message.user_id, message.tenant, message.conversation))
+            await self.later(receipt, Where(message.user_id, message.tenant, message.conversation))
+        # Remembered for messages sent later; the replies to this one need not wait for it,
+        # and the event is stored already, so a failure here must not make Slack send it again.
+        try:
+            await self.sender.remember_dm(message.user_id, message.tenant, message.conversation)
+        except Exception as error:
+            log.warning("slack_dm_not_remembered", error=type(error).__name__)
 
     async def on_mention(self, body: Body) -> None:
         message = inbound.from_mention(body)
         receipt = await self.handler.receive(message)
         if receipt is not None:
-            self.later(receipt, Where(message.user_id, message.tenant, message.conversation))
+            await self.later(receipt, Where(message.user_id, message.tenant, message.conversation))
 
     async def on_home_opened(self, body: Body) -> None:
         event: Body = body["event"]
@@ -140,7 +147,7 @@ class Listeners:
         else:
             await ack(text=IN_DM_NOTICE)
         if receipt is not None:
-            self.later(receipt, Where(user, team, dm, str(body.get("trigger_id") or "")))
+            await self.later(receipt, Where(user, team, dm, str(body.get("trigger_id") or "")))
 
     async def on_action(self, ack: AsyncAck, body: Body) -> None:
         message = inbound.from_block_action(body)
@@ -154,7 +161,7 @@ class Listeners:
             inbound.click_channel(body),
             str(body.get("trigger_id") or ""),
         )
-        self.later(receipt, where)
+        await self.later(receipt, where)
 
     async def on_view(self, ack: AsyncAck, body: Body) -> None:
         message = inbound.from_view_submission(body)

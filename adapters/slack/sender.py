@@ -143,9 +143,12 @@ class SlackSender:
         return channel
 
     async def remember_dm(self, user: str, team: str, channel: str) -> None:
-        if channel and channel != await self.known_dm(user, team):
-            await self._addresses.save_address("slack", f"{team}:{user}", {"channel": channel})
-            self._dms[f"{team}:{user}"] = channel
+        """Store the DM channel unless this process stored or read it already (a write
+        without reading first: storing the same channel again is harmless)."""
+        key = f"{team}:{user}"
+        if channel and self._dms.get(key) != channel:
+            await self._addresses.save_address("slack", key, {"channel": channel})
+            self._dms[key] = channel
 
     async def dm_channel(self, user: str, team: str) -> str:
         """The bot's DM channel with ``user`` (``conversations.open`` once, then stored)."""

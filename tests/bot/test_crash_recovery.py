@@ -91,9 +91,11 @@ class World:
     settings: Settings
     shown: list[Message]
     form: Form | None = None
+    unacknowledged: Inbound | None = None  # an event whose ``receive`` never returned
 
     async def restart(self) -> Night:
-        """A new process on the same store and platform, after every lease ran out."""
+        """A new process on the same store and platform, after every lease ran out. An
+        event the dead process never acknowledged is delivered again, as platforms do."""
         clock = FrozenClock(self.night.clock.now())
         core = build_core(
             self.settings,
@@ -106,6 +108,8 @@ class World:
         sender.fuse = None
         core.engine.add_sender(sender, "spoc")
         night = Night(core.engine, core.worker, clock, sender, self.night.events)
+        if self.unacknowledged is not None:
+            self.shown += await night.engine.handle(self.unacknowledged)
         await night.advance(timedelta(minutes=2))
         return night
 
@@ -138,18 +142,16 @@ async def fresh_world(settings: Settings, store: Store, fuse: Fuse, upto: str) -
 
 
 async def say(world: World, text: str, who: str = REQUESTER) -> None:
-    """As an adapter does it: receive, process, show the replies, mark them shown."""
-    engine = world.night.engine
-    inbound = world.night._inbound(who, kind="text", text=text)
-    receipt = await engine.receive(inbound)
-    assert receipt is not None
-    world.shown += await engine.process(receipt)
-    await engine.delivered(receipt)
+    await event(world, world.night._inbound(who, kind="text", text=text))
 
 
 async def event(world: World, inbound: Inbound) -> None:
+    """As an adapter does it: receive (the platform's delivery is acknowledged when it
+    returns), process, show the replies, mark them shown."""
     engine = world.night.engine
+    world.unacknowledged = inbound
     receipt = await engine.receive(inbound)
+    world.unacknowledged = None
     assert receipt is not None
     world.shown += await engine.process(receipt)
     await engine.delivered(receipt)

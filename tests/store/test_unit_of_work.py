@@ -14,8 +14,10 @@ from store.base import (
     AuditDraft,
     Change,
     Conflict,
+    Duplicate,
     Job,
     Outgoing,
+    Seen,
     Store,
     UnitOfWork,
 )
@@ -255,6 +257,50 @@ async def test_receive_done_in_the_same_commit_as_the_state(store: Store) -> Non
     with pytest.raises(Conflict):  # processed once: a second commit for it is refused
         await store.commit(UnitOfWork(done=got, sessions=[Change("web::b", {"state": "x"}, 0)]))
     assert await store.get_session("web::b") is None
+
+
+async def test_an_event_handled_at_once_is_marked_in_the_same_commit(store: Store) -> None:
+    """An event handled without the inbox: its delivery mark is part of the unit, so a
+    redelivery is refused whole and no inbox entry is ever left behind."""
+    seen = Seen("slack:Ev7", NOW + 3600, NOW)
+    session = Change("slack:T1:U1", {"state": "collecting", "answers": {"x": CANARY}}, 0)
+    committed = await store.commit(
+        UnitOfWork(seen=seen, sessions=[session], outbox=[out("m1", "conversation:a", "me", NOW)])
+    )
+    assert [e.id for e in committed.fast] == ["m1"]
+    again = UnitOfWork(
+        seen=Seen("slack:Ev7", NOW + 3601, NOW + 1),
+        sessions=[Change("slack:T1:U2", {"state": "x"}, 0)],
+        audit=[audit("event.again")],
+    )
+    with pytest.raises(Duplicate):
+        await store.commit(again)
+    assert await store.get_session("slack:T1:U2") is None
+    assert await store.audit_entries() == []
+    assert await store.pending_jobs() == []
+    # The inbox knows the mark too: the same event arriving there is a duplicate …
+    job = Job("inbound:slack:Ev7", "inbound", NOW + 60, {}, 0, "mine")
+    assert await store.receive(job, "slack:Ev7", 3600, NOW + 2, {"text": "hi"}) is None
+    # … until the mark runs out.
+    later = UnitOfWork(seen=Seen("slack:Ev7", NOW + 7300, NOW + 3700), audit=[audit("late")])
+    await store.commit(later)
+    assert [e.action for e in await store.audit_entries()] == ["late"]
+
+
+async def test_a_refused_unit_leaves_its_event_unmarked(store: Store) -> None:
+    """A unit refused for a stale version sets no delivery mark: the step runs again."""
+    await store.commit(UnitOfWork(sessions=[Change("web::a", {"state": "x"}, 0)]))
+    stale = UnitOfWork(
+        seen=Seen("web:e1", NOW + 3600, NOW), sessions=[Change("web::a", {"state": "y"}, 0)]
+    )
+    with pytest.raises(Conflict):
+        await store.commit(stale)
+    fresh = UnitOfWork(
+        seen=Seen("web:e1", NOW + 3600, NOW), sessions=[Change("web::a", {"state": "y"}, 1)]
+    )
+    await store.commit(fresh)
+    stored = await store.get_session("web::a")
+    assert stored is not None and stored.data == {"state": "y"}
 
 
 # the outbox -------------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""Taking an event: handled at once in one commit, or through the inbox when that fails.
+
+The store is the real one; ``FlakyStore`` only makes its next commits fail the way a dropped
+connection does, to reach the inbox path that a fault in a step takes too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from adapters.base import NotStored
+from bot.app import build_core
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.directory import load_directory
+from flows.conversation import Session
+from store.base import Store
+from tests.night import SATURDAY_2AM, Night, RecordingSender, last_question, texts
+
+REQUESTER = "amara.okafor"
+
+
+class FlakyStore:
+    """The real store, whose next ``failures`` calls of ``commit``/``receive`` fail."""
+
+    def __init__(self, store: Store, fail: set[str]) -> None:
+        self._store, self.fail, self.failures = store, fail, 0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if name not in self.fail:
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.failures > 0:
+                self.failures -= 1
+                raise ConnectionError("connection dropped")
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+def flaky_night(settings: Settings, store: Store, fail: set[str]) -> tuple[Night, FlakyStore]:
+    flaky = FlakyStore(store, fail)
+    clock = FrozenClock(SATURDAY_2AM)
+    directory = load_directory(settings.directory)
+    core = build_core(settings, clock=clock, store=flaky, directory=directory)  # type: ignore[arg-type]
+    sender = RecordingSender()
+    core.engine.add_sender(sender, "spoc")
+    return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender), flaky
+
+
+async def answers(store: Store) -> dict[str, Any]:
+    stored = await store.get_session(f"web::{REQUESTER}")
+    assert stored is not None
+    return Session.model_validate(stored.data).answers
+
+
+async def test_an_event_is_handled_in_one_commit_and_leaves_no_inbox_entry(
+    settings: Settings, store: Store
+) -> None:
+    night, _ = flaky_night(settings, store, set())
+    inbound = night._inbound(REQUESTER, kind="text", text="hello", event_id="take-1")
+    receipt = await night.engine.receive(inbound)
+    assert receipt is not None
+    # Stored before the platform is answered: the new conversation, no inbox entry.
+    assert await store.get_session(f"web::{REQUESTER}") is not None
+    assert [job for job in await store.pending_jobs() if job.kind == "inbound"] == []
+    replies = await night.engine.process(receipt)
+    assert last_question(replies) is not None
+    await night.engine.delivered(receipt)
+    assert await store.outbox_entries() == []
+    # A redelivery of the same event is dropped whole.
+    assert await night.engine.receive(inbound) is None
+
+
+async def test_when_the_commit_fails_the_event_waits_in_the_inbox(
+    settings: Settings, store: Store
+) -> None:
+    night, flaky = flaky_night(settings, store, {"commit"})
+    await night.say(REQUESTER, "hello")
+    flaky.failures = 1
+    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id="take-2")
+    receipt = await night.engine.receive(inbound)
+    assert receipt is not None
+    inbox = [job for job in await store.pending_jobs() if job.kind == "inbound"]
+    assert len(inbox) == 1, "stored in the inbox before the platform is answered"
+    assert "emergency" not in await answers(store)
+    replies = await night.engine.process(receipt)
+    await night.engine.delivered(receipt)
+    assert last_question(replies) is not None and texts(replies)
+    assert (await answers(store))["emergency"] == "no"
+    assert [job for job in await store.pending_jobs() if job.kind == "inbound"] == []
+    assert await night.engine.receive(inbound) is None, "a redelivery is still a duplicate"
+
+
+async def test_an_event_that_cannot_be_stored_at_all_is_refused(
+    settings: Settings, store: Store
+) -> None:
+    night, flaky = flaky_night(settings, store, {"commit", "receive"})
+    flaky.failures = 2
+    inbound = night._inbound(REQUESTER, kind="text", text="hello", event_id="take-3")
+    with pytest.raises(NotStored):
+        await night.engine.receive(inbound)
+    assert await store.get_session(f"web::{REQUESTER}") is None
+    # The platform sends it again, and this time it is taken.
+    receipt = await night.engine.receive(inbound)
+    assert receipt is not None
+    assert last_question(await night.engine.process(receipt)) is not None
+
+
+async def test_a_redelivery_racing_the_first_delivery_changes_nothing_twice(
+    settings: Settings, store: Store
+) -> None:
+    """Both deliveries read the same state; the one committed second finds the mark."""
+    night, _ = flaky_night(settings, store, set())
+    await night.say(REQUESTER, "hello")
+    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id="take-4")
+    first, second = await asyncio.gather(
+        night.engine.receive(inbound), night.engine.receive(inbound)
+    )
+    assert [r is None for r in (first, second)].count(True) == 1
+    assert (await answers(store))["emergency"] == "no"
+    session = await store.get_session(f"web::{REQUESTER}")
+    assert session is not None and session.version == 2, "one commit for hello, one for no"
