@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import getpass
 import json
 import os
 import signal
@@ -18,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot import rotation
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Listen, Settings, config_path, load_settings
 from bot.directory import DirectoryError, load_directory
@@ -462,6 +460,8 @@ def _print_table(rows: list[dict[str, str]]) -> None:
 
 def _operator() -> str:
     """Who runs a command, for the audit trail."""
+    import getpass
+
     try:
         return f"operator:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -556,6 +556,8 @@ async def _correct(settings: Settings, args: argparse.Namespace) -> int:
 async def _rotate(settings: Settings, services: Sequence[str]) -> int:
     """Re-encrypt with the newest key, but only once every running service seals with it
     (else the services could not read what this writes: README, Encryption keys)."""
+    from bot import rotation
+
     warn: Warn = _plain_warning
     cipher = load_keys(settings, os.environ, warn)
     urls = list(services) or [rotation.default_url(settings.service.listen)]

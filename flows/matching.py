@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from difflib import SequenceMatcher
 
 from flows.messages import Choice
 
@@ -46,6 +45,8 @@ def exact(token: str, choices: Sequence[Choice]) -> str | None:
 
 
 def _ratio(a: str, b: str) -> float:
+    from difflib import SequenceMatcher  # local: only a near miss needs it
+
     return SequenceMatcher(None, a, b).ratio()
 
 

@@ -10,12 +10,14 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import date
-
-import phonenumbers
+from typing import TYPE_CHECKING
 
 from flows import matching
 from flows.errors import InvalidInput
 from flows.messages import Choice
+
+if TYPE_CHECKING:  # phonenumbers loads with the first phone number (about 1 MiB of code)
+    import phonenumbers
 
 SKIP_WORDS = frozenset({"skip", "none", "n/a", "not known", "unknown"})
 NFA = "NFA"
@@ -309,6 +311,8 @@ def parse_phone(raw: str) -> str:
         raise InvalidAnswer(
             f"That is not a phone number. Type it with the area code, {PHONE_EXAMPLE}.", "phone"
         )
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, "GB")
     except phonenumbers.NumberParseException:
@@ -321,11 +325,15 @@ def parse_phone(raw: str) -> str:
 
 
 def _callable(number: phonenumbers.PhoneNumber) -> bool:
+    import phonenumbers
+
     drama = number.country_code == 44 and _DRAMA.match(str(number.national_number))
     return bool(drama) or phonenumbers.is_valid_number(number)
 
 
 def _phone_problem(number: phonenumbers.PhoneNumber, typed: int) -> str:
+    import phonenumbers
+
     reason = phonenumbers.is_possible_number_with_reason(number)
     uk = number.country_code == 44
     shown = f"{typed} digits"
@@ -341,6 +349,8 @@ def _phone_problem(number: phonenumbers.PhoneNumber, typed: int) -> str:
 
 def display_phone(value: str) -> str:
     """A phone number as people in the UK write it (``07700 900123``); others as given."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, "GB")
     except phonenumbers.NumberParseException:

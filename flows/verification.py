@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-import pyotp
-
 from flows.directory import Directory, Officer
 from flows.policy import Policy
 
@@ -91,6 +89,8 @@ def verify_caller(
 
 def check_code(secret: str, code: str, now: datetime) -> bool:
     """Whether ``code`` is the officer's current one-time code (one step of clock drift allowed)."""
+    import pyotp  # local: only officers with a TOTP secret are asked for a code
+
     try:
         return bool(pyotp.TOTP(secret).verify(code.strip(), for_time=now, valid_window=1))
     except (ValueError, TypeError):

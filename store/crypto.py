@@ -16,13 +16,13 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING, Any, Literal
 
 from store.base import Document, StoreError
 from store.keys import REQUEST_AAD, SEALED_FIELD, SEALED_KEYS, SESSION_AAD
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ENV_KEYS = "OOHBOT_ENCRYPTION_KEYS"
 DEV_KEY_FILE = "encryption.key"
@@ -67,14 +67,34 @@ def _decode_key(text: str, position: int) -> bytes:
     return key
 
 
+AES_KEY_BYTES = (16, 24, 32)
+
+
 class Cipher:
-    """Seals JSON-able values with the newest key; opens with any known key."""
+    """Seals JSON-able values with the newest key; opens with any known key.
+
+    The AES-GCM objects, and with them the ``cryptography`` library (its compiled core is
+    about 7 MiB resident), are made on the first seal or open: a process that is only
+    started, or a command that never decrypts, does not load it."""
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         if not keys:
             raise KeyConfigError(f"no encryption key; generate one with {GENERATE_HINT}")
+        for key in keys:
+            if len(key) not in AES_KEY_BYTES:  # what AESGCM(key) refuses
+                raise ValueError("AESGCM key must be 128, 192, or 256 bits.")
         self._newest = _key_id(keys[0])
-        self._keys = {_key_id(key): AESGCM(key) for key in keys}
+        self._keys = {_key_id(key): bytes(key) for key in keys}
+        self._aeads: dict[str, AESGCM] = {}
+
+    def _aead(self, key_id: str) -> AESGCM:
+        """The AES-GCM of the held key ``key_id``, made once."""
+        aead = self._aeads.get(key_id)
+        if aead is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            aead = self._aeads[key_id] = AESGCM(self._keys[key_id])
+        return aead
 
     @property
     def key_ids(self) -> tuple[str, ...]:
@@ -91,16 +111,18 @@ class Cipher:
         """Encrypt ``value`` (JSON-able) bound to ``aad``."""
         plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._keys[self._newest].encrypt(nonce, plaintext, aad.encode())
+        sealed = self._aead(self._newest).encrypt(nonce, plaintext, aad.encode())
         body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
         return f"{TOKEN_VERSION}.{self._newest}.{body}"
 
     def open(self, token: str, aad: str) -> Any:
         """Decrypt a token made by ``seal`` with the same ``aad``; ``DecryptionError`` if not."""
         version, key_id, body = _split(token)
-        aead = self._keys.get(key_id)
-        if version != TOKEN_VERSION or aead is None:
+        if version != TOKEN_VERSION or key_id not in self._keys:
             raise DecryptionError(f"sealed value for {aad!r} uses an unknown key ({key_id})")
+        aead = self._aead(key_id)
+        from cryptography.exceptions import InvalidTag
+
         try:
             raw = base64.urlsafe_b64decode(body.encode("ascii"))
             plaintext = aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad.encode())

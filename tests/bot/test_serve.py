@@ -66,9 +66,8 @@ def healthy(base: str, process: subprocess.Popen[Any], timeout: float = 30) -> b
     return False
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = _free_port()
+def default_config(tmp_path: Path, port: int) -> Path:
+    """The README's default set-up (SQLite, the web console) in ``tmp_path``."""
     config = tmp_path / "app.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -82,7 +81,13 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
             }
         )
     )
-    process, base = start_serve(tmp_path, config, port)
+    return config
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = _free_port()
+    process, base = start_serve(tmp_path, default_config(tmp_path, port), port)
     yield process, base
     if process.poll() is None:
         process.kill()
@@ -113,6 +118,36 @@ def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -
     events = [record["event"] for record in records]
     assert "serving" in events and "shutting_down" in events
     assert any("/healthz" in event for event in events), "the access log is JSON too"
+
+
+def test_an_idle_service_has_not_loaded_what_only_a_message_needs(tmp_path: Path) -> None:
+    """README, Benchmarks (``bench_idle_memory``): the encryption library (about 7 MiB
+    resident), phone numbers and one-time codes load with the first message that needs them,
+    not at start. ``-X importtime`` lists every module the real process imported."""
+    port = _free_port()
+    config = default_config(tmp_path, port)
+    log = tmp_path / "imports.log"
+    env = {k: v for k, v in os.environ.items() if k != "OOHBOT_ENCRYPTION_KEYS"}
+    command = [sys.executable, "-X", "importtime", "-m", "bot.cli", "serve", "--config"]
+    with log.open("w") as sink:  # a file, not a pipe: nobody reads it until the end
+        process = subprocess.Popen(
+            [*command, str(config)], cwd=tmp_path, env=env, stdout=sink, stderr=sink
+        )
+    try:
+        assert healthy(f"http://127.0.0.1:{port}", process), "oohbot serve did not start"
+        assert _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in log.read_text().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "aiohttp" in imported, "the import log was read"
+    assert imported & {"cryptography", "phonenumbers", "pyotp"} == set()
 
 
 def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
