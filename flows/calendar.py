@@ -2,8 +2,8 @@
 
 The seeds define neither "working day" nor "normal office hours" (protocol-requirements §11.17),
 so both are configuration: office hours and days from ``service.office_hours``, bank holidays
-from the ``holidays`` library for a UK subdivision (``ENG``, ``WLS``, ``SCT``, ``NIR``; ``NONE``
-for no bank holidays).
+of a UK subdivision (``ENG``, ``WLS``, ``SCT``, ``NIR``; ``NONE`` for no bank holidays) from the
+``holidays`` library, by way of the table in ``flows.bank_holidays``.
 
 Working-day rule (``add_working_days``): a working day is a configured office day that is not a
 bank holiday. Counting starts with the first working day whose office hours *open after*
@@ -22,14 +22,10 @@ so a DST change never shifts a deadline off the local close of business. Wall-cl
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from flows import bank_holidays
 from flows.durations import Duration
-
-if TYPE_CHECKING:
-    import holidays
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NO_BANK_HOLIDAYS = "NONE"
@@ -64,16 +60,8 @@ class BusinessCalendar:
         self.days = frozenset(WEEKDAYS.index(d.lower()[:3]) for d in days)
         self.region = region.upper()
 
-    @cached_property
-    def _holidays(self) -> holidays.HolidayBase | None:
-        if self.region == NO_BANK_HOLIDAYS:
-            return None
-        import holidays  # several MiB: loaded when a date first needs it, not at start-up
-
-        return holidays.country_holidays("GB", subdiv=self.region)
-
     def is_bank_holiday(self, day: date) -> bool:
-        return self._holidays is not None and day in self._holidays
+        return self.region != NO_BANK_HOLIDAYS and bank_holidays.is_bank_holiday(self.region, day)
 
     def is_working_day(self, day: date) -> bool:
         """An office day that is not a bank holiday."""

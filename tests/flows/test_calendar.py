@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flows import bank_holidays
 from flows.calendar import BusinessCalendar
 from flows.durations import Duration, parse_duration
 
@@ -127,3 +129,27 @@ def test_whichever_is_earlier_of_72_hours_and_one_working_day() -> None:
     )  # Monday close < Monday 22:00
     christmas_eve = local(2026, 12, 24, 22)
     assert cal.deadline(christmas_eve, both) == local(2026, 12, 27, 22)  # 72 h < Tuesday 29th close
+
+
+@pytest.mark.parametrize("region", bank_holidays.REGIONS)
+def test_the_bank_holiday_table_is_the_librarys(region: str) -> None:
+    """The table a running service reads is what the ``holidays`` library says, every day of
+    every year it covers (after a library upgrade that changes a date: ``python -m
+    tools.bank_holidays``)."""
+    import holidays
+
+    years = range(bank_holidays.FIRST_YEAR, bank_holidays.LAST_YEAR + 1)
+    library = set(holidays.country_holidays("GB", subdiv=region, years=years))
+    day, table = date(bank_holidays.FIRST_YEAR, 1, 1), set()
+    while day.year <= bank_holidays.LAST_YEAR:
+        if bank_holidays.is_bank_holiday(region, day):
+            table.add(day)
+        day += timedelta(days=1)
+    assert table == library
+
+
+def test_a_year_beyond_the_table_asks_the_library() -> None:
+    year = bank_holidays.LAST_YEAR + 3
+    assert bank_holidays.is_bank_holiday("ENG", date(year, 12, 25))
+    assert bank_holidays.is_bank_holiday("SCT", date(year, 11, 30))
+    assert not bank_holidays.is_bank_holiday("ENG", date(year, 11, 30))
