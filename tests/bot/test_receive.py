@@ -47,7 +47,7 @@ def flaky_night(settings: Settings, store: Store, fail: set[str]) -> tuple[Night
     flaky = FlakyStore(store, fail)
     clock = FrozenClock(SATURDAY_2AM)
     directory = load_directory(settings.directory)
-    core = build_core(settings, clock=clock, store=flaky, directory=directory)  # type: ignore[arg-type]
+    core = build_core(settings, clock=clock, store=flaky, directory=directory)
     sender = RecordingSender()
     core.engine.add_sender(sender, "spoc")
     return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender), flaky
