@@ -1,13 +1,15 @@
 """One typed message end to end: oohbot against a bare Bolt app that replies once, same run.
 
-    python -m benchmarks.bench_ingress [--messages 300] [--rate 50] [--redis redis://…/15]
+    python -m benchmarks.bench_ingress [--messages 300] [--rate 50] [--rounds 3] [--redis redis://…/15]
 
 Both apps get the same signed Slack events on ``POST /slack/events`` and answer through the same
 local recording Web API; the time measured is from sending the event to the first
 ``chat.postMessage`` in that person's DM. At ``--rate`` events per second the p50 and p95 of that
 time are compared; then all events are sent at once for the most each can answer per second.
 Each is measured for a first message (``hello`` from someone new) and for a typed answer (``no``,
-answering the first question). oohbot does what the night needs on the way — the
+answering the first question). The bare app and oohbot take turns, ``--rounds`` times, and
+the median of the rounds' ratios is printed last, so that a machine busier in one minute than
+the next moves both sides of a ratio. oohbot does what the night needs on the way — the
 conversation, one commit with the event's delivery mark, the outbox — the bare app does nothing
 but reply. (The Redis database named is flushed.)
 """
@@ -185,6 +187,9 @@ async def settled(replies: Replies) -> None:
     replies.first.clear()
 
 
+KINDS = ("first", "answer")
+
+
 def quantiles(latencies: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(latencies), "p95": statistics.quantiles(latencies, n=20)[18]}
 
@@ -224,8 +229,11 @@ async def bare(api_url: str) -> AsyncIterator[web.Application]:
     yield bare_bolt(api_url)
 
 
+Ratios = dict[str, dict[str, list[float]]]
+
+
 def report(name: str, figures: dict[str, float], base: dict[str, float] | None) -> None:
-    for kind in ("first", "answer"):
+    for kind in KINDS:
         p50, p95, most = (figures[f"{kind} {x}"] for x in ("p50", "p95", "throughput"))
         line = (
             f"{name:13} {kind:6}  p50 {p50 * 1000:5.1f} ms  p95 {p95 * 1000:5.1f} ms  "
@@ -240,21 +248,45 @@ def report(name: str, figures: dict[str, float], base: dict[str, float] | None) 
         print(line)
 
 
+def keep(ratios: Ratios, name: str, ours: dict[str, float], base: dict[str, float]) -> None:
+    """This round's ratios of ``name`` against the bare app measured just before it."""
+    for kind in KINDS:
+        row = ratios.setdefault(f"{name} {kind}", {"p50": [], "throughput": []})
+        row["p50"].append(ours[f"{kind} p50"] / base[f"{kind} p50"])
+        row["throughput"].append(ours[f"{kind} throughput"] / base[f"{kind} throughput"])
+
+
+def summary(ratios: Ratios) -> None:
+    print("median of the rounds (each round against its own bare app):")
+    for name, row in ratios.items():
+        cells = [
+            f"{figure} {statistics.median(values):.2f}x ({', '.join(f'{v:.2f}' for v in values)})"
+            for figure, values in row.items()
+        ]
+        print(f"  {name:21} " + "   ".join(cells))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis", default="")
     args = parser.parse_args()
     people = 2 * args.messages
-    base = await measure(bare, args.messages, args.rate)
-    report("bare Bolt", base, None)
     urls = {"sqlite": "sqlite:///FOLDER/b.db", **({"redis": args.redis} if args.redis else {})}
-    for name, store_url in urls.items():
-        ours = await measure(
-            partial(oohbot, store_url=store_url, people=people), args.messages, args.rate
-        )
-        report(f"oohbot {name}", ours, base)
+    ratios: Ratios = {}
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number}")
+        base = await measure(bare, args.messages, args.rate)
+        report("bare Bolt", base, None)
+        for name, store_url in urls.items():
+            ours = await measure(
+                partial(oohbot, store_url=store_url, people=people), args.messages, args.rate
+            )
+            report(f"oohbot {name}", ours, base)
+            keep(ratios, f"oohbot {name}", ours, base)
+    summary(ratios)
 
 
 if __name__ == "__main__":
