@@ -179,6 +179,7 @@ class Engine:
             log.warning(
                 "handled_after_inbox", platform=inbound.platform, error=type(error).__name__
             )
+            self.metrics.deferred.labels(platform=inbound.platform).inc()
             return await self._inbox(inbound, dedupe, now)
         receipt = Receipt(inbound=inbound, id=f"{TAKEN}:{uuid.uuid4().hex}", lease="")
         self._taken[receipt.id] = fast

@@ -41,6 +41,12 @@ class Metrics:
         r = self.registry
         self.inbound = Counter("oohbot_inbound_events", "Events received", ["platform"], registry=r)
         self.duplicates = Counter("oohbot_duplicate_events", "Redeliveries ignored", registry=r)
+        self.deferred = Counter(
+            "oohbot_events_deferred",
+            "Events that could not be handled at once and were put in the inbox",
+            ["platform"],
+            registry=r,
+        )
         self.requests = Counter("oohbot_requests_submitted", "Requests submitted", registry=r)
         self.decisions = Counter("oohbot_decisions", "SPOC decisions", ["outcome"], registry=r)
         self.jobs = Counter("oohbot_jobs", "Timer jobs run", ["kind", "result"], registry=r)

@@ -95,6 +95,9 @@ async def test_when_the_commit_fails_the_event_waits_in_the_inbox(
     assert (await answers(store))["emergency"] == "no"
     assert [job for job in await store.pending_jobs() if job.kind == "inbound"] == []
     assert await night.engine.receive(inbound) is None, "a redelivery is still a duplicate"
+    registry = night.engine.metrics.registry
+    deferred = registry.get_sample_value("oohbot_events_deferred_total", {"platform": "web"})
+    assert deferred == 1, "the operator can see that it went through the inbox"
 
 
 async def test_an_event_that_cannot_be_stored_at_all_is_refused(
