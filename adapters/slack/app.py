@@ -9,9 +9,10 @@ Acks: Bolt answers Slack when a listener returns (``process_before_response``), 
 listener first gives the event to the engine's ``receive``, which handles it at once (one
 commit) or puts it in the inbox, so an acknowledged event is a stored event: if storing fails
 the listener raises, Slack gets a 500 and delivers the event again. The replies are shown in
-the background (``Listeners.tasks``), after anything the inbox left is handled. A modal
-submission waits for the engine up to ``VIEW_DEADLINE`` so that its answer (a corrected form,
-a refusal) can be shown in the modal; past that the modal closes and the answer arrives by DM.
+the background (``Listeners.tasks``), where an event that went to the inbox is handled too.
+A modal submission waits for the engine up to ``VIEW_DEADLINE`` so that its answer (a
+corrected form, a refusal) can be shown in the modal; past that the modal closes and the
+answer arrives by DM.
 """
 
 from __future__ import annotations
