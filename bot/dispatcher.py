@@ -51,7 +51,8 @@ class Dispatcher:
                 delivered.append(entry)
             else:
                 blocked.add(entry.recipient)
-        await self._store.complete_outbox(delivered)
+        if delivered:
+            await self._store.complete_outbox(delivered)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due entries; returns how many were claimed."""

@@ -7,6 +7,7 @@ connection does, to reach the inbox path that a fault in a step takes too.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -129,3 +130,38 @@ async def test_a_redelivery_racing_the_first_delivery_changes_nothing_twice(
     assert (await answers(store))["emergency"] == "no"
     session = await store.get_session(f"web::{REQUESTER}")
     assert session is not None and session.version == 2, "one commit for hello, one for no"
+
+
+class CountingStore:
+    """The real store, counting the calls made into it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self.calls = store, Counter[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+async def test_a_typed_answer_is_one_read_and_one_commit(settings: Settings, store: Store) -> None:
+    """What a typed answer costs the store, whatever the store: the conversation read, one
+    commit (state, timers, replies and the delivery mark together), and, once the replies are
+    shown, their removal from the outbox."""
+    counting = CountingStore(store)
+    clock = FrozenClock(SATURDAY_2AM)
+    directory = load_directory(settings.directory)
+    core = build_core(settings, clock=clock, store=counting, directory=directory)
+    core.engine.add_sender(RecordingSender(), "spoc")
+    night = Night(engine=core.engine, worker=core.worker, clock=clock, sender=RecordingSender())
+    await night.say(REQUESTER, "hello")
+    counting.calls.clear()
+    replies = await night.say(REQUESTER, "no")
+    assert last_question(replies) is not None
+    assert counting.calls == Counter({"get_session": 1, "commit": 1, "complete_outbox": 1})
