@@ -74,9 +74,9 @@ def endpoint(
     Every answer is short: 401 unsigned, stale or wrongly signed; 413 over the application's
     body limit; 415 neither JSON nor a form; 400 a signed body that cannot be read; 200 for
     a well-formed request oohbot does not handle (so Slack does not retry it). Bolt answers
-    the rest: 200 once the event is in the inbox, 500 when the inbox cannot store it (so
-    Slack sends it again). Anything unforeseen is logged with an error id and answered 500
-    with that id."""
+    the rest: 200 once the event is stored (handled, or in the inbox), 500 when the store
+    cannot take it (so Slack sends it again). Anything unforeseen is logged with an error id
+    and answered 500 with that id."""
 
     async def handle(request: web.Request) -> web.Response:
         try:

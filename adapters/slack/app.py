@@ -92,8 +92,9 @@ class Listeners:
         await self.handler.delivered(receipt)
 
     async def finish(self) -> None:
-        """Let the events already acknowledged finish (at shutdown); anything still running
-        after that is handled again from the inbox by the next process."""
+        """Let the events already acknowledged finish (at shutdown); what is still running
+        after that is finished by the next process: replies from the outbox, an event that
+        went to the inbox from there."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=SHUTDOWN_GRACE)
 
@@ -217,7 +218,7 @@ def view_response(replies: Sequence[Message], title: str) -> tuple[dict[str, Any
 
 async def _on_error(error: Exception) -> BoltResponse:
     """Bolt's error handler (its default logs the request body). The answer is 500 either
-    way: an event the inbox could not store must come again; anything else was unforeseen
+    way: an event the store could not take must come again; anything else was unforeseen
     and gets an error id."""
     if isinstance(error, NotStored):
         log.warning("slack_not_stored", error=str(error))

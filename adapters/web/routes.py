@@ -194,7 +194,7 @@ class Console:
         return entries
 
     async def _answer(self, parsed: BrowserEvent) -> tuple[list[Message], Receipt | None]:
-        """The event through the inbox, behind the platform's outermost error handler (a
+        """The event through the engine, behind the platform's outermost error handler (a
         short message with an error id)."""
         try:
             receipt = await self._handler.receive(parsed.inbound)
