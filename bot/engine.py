@@ -169,9 +169,9 @@ class Engine:
         self.metrics.inbound.labels(platform=inbound.platform).inc()
         now = self.clock.now().timestamp()
         dedupe = f"{inbound.platform}:{inbound.event_id or uuid.uuid4().hex}"
-        ttl = self.settings.timers.dedupe_ttl.total_seconds()
+        seen = Seen(dedupe, now + self.settings.timers.dedupe_ttl.total_seconds(), now)
         try:
-            fast = await self._route(inbound, done=None, seen=Seen(dedupe, now + ttl, now))
+            fast = await self._route(inbound, done=None, seen=seen)
         except Duplicate:
             self.metrics.duplicates.inc()
             return None
@@ -180,19 +180,21 @@ class Engine:
                 "handled_after_inbox", platform=inbound.platform, error=type(error).__name__
             )
             self.metrics.deferred.labels(platform=inbound.platform).inc()
-            return await self._inbox(inbound, dedupe, now)
+            return await self._inbox(inbound, seen)
         receipt = Receipt(inbound=inbound, id=f"{TAKEN}:{uuid.uuid4().hex}", lease="")
         self._taken[receipt.id] = fast
         return receipt
 
-    async def _inbox(self, inbound: Inbound, dedupe: str, now: float) -> Receipt | None:
+    async def _inbox(self, inbound: Inbound, seen: Seen) -> Receipt | None:
         """Store the event to be handled by ``process`` (or, should this process die, by the
-        worker once the inbox entry's lease runs out)."""
+        worker once the inbox entry's lease runs out), under the same delivery mark."""
         lease = self.settings.timers.job_lease.total_seconds()
-        job = Job(f"{jobs.INBOUND}:{dedupe}", jobs.INBOUND, now + lease, {}, 0, uuid.uuid4().hex)
-        ttl = self.settings.timers.dedupe_ttl.total_seconds()
+        job_id = f"{jobs.INBOUND}:{seen.key}"
+        job = Job(job_id, jobs.INBOUND, seen.now + lease, {}, 0, uuid.uuid4().hex)
         try:
-            stored = await self.store.receive(job, dedupe, ttl, now, encode_inbound(inbound))
+            stored = await self.store.receive(
+                job, seen.key, seen.until - seen.now, seen.now, encode_inbound(inbound)
+            )
         except Exception as error:
             log.error("inbox_unavailable", platform=inbound.platform, error=type(error).__name__)
             raise NotStored(type(error).__name__) from error

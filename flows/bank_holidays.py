@@ -24,7 +24,13 @@ def _days(region: str, year: int) -> frozenset[str]:
         from flows.bank_holiday_dates import DATES
 
         return frozenset(DATES[region][year].split())
-    import holidays  # beyond the table: the library (and its memory) as a last resort
+    return library_days(region, year)  # beyond the table: the library, and its memory
+
+
+def library_days(region: str, year: int) -> frozenset[str]:
+    """The ``holidays`` library's bank holidays of ``region`` in ``year``, as ``MM-DD`` (what
+    the table holds, and what it is generated from)."""
+    import holidays
 
     found = holidays.country_holidays("GB", subdiv=region, years=year)
     return frozenset(f"{d.month:02d}-{d.day:02d}" for d in found)

@@ -44,14 +44,19 @@ class FlakyStore:
         return call
 
 
-def flaky_night(settings: Settings, store: Store, fail: set[str]) -> tuple[Night, FlakyStore]:
-    flaky = FlakyStore(store, fail)
+def night_on(settings: Settings, store: Any) -> Night:
+    """A night whose engine works on ``store`` (the real store, or one of the wrappers here)."""
     clock = FrozenClock(SATURDAY_2AM)
     directory = load_directory(settings.directory)
-    core = build_core(settings, clock=clock, store=flaky, directory=directory)
+    core = build_core(settings, clock=clock, store=store, directory=directory)
     sender = RecordingSender()
     core.engine.add_sender(sender, "spoc")
-    return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender), flaky
+    return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender)
+
+
+def flaky_night(settings: Settings, store: Store, fail: set[str]) -> tuple[Night, FlakyStore]:
+    flaky = FlakyStore(store, fail)
+    return night_on(settings, flaky), flaky
 
 
 async def answers(store: Store) -> dict[str, Any]:
@@ -155,11 +160,7 @@ async def test_a_typed_answer_is_one_read_and_one_commit(settings: Settings, sto
     commit (state, timers, replies and the delivery mark together), and, once the replies are
     shown, their removal from the outbox."""
     counting = CountingStore(store)
-    clock = FrozenClock(SATURDAY_2AM)
-    directory = load_directory(settings.directory)
-    core = build_core(settings, clock=clock, store=counting, directory=directory)
-    core.engine.add_sender(RecordingSender(), "spoc")
-    night = Night(engine=core.engine, worker=core.worker, clock=clock, sender=RecordingSender())
+    night = night_on(settings, counting)
     await night.say(REQUESTER, "hello")
     counting.calls.clear()
     replies = await night.say(REQUESTER, "no")
