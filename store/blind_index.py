@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from typing import Literal
 
 from store.base import Document
 from store.crypto import KeyConfigError, generate_key
+from store.key_file import read_or_create
 
 ENV_INDEX_KEY = "OOHBOT_INDEX_KEY"
 DEV_INDEX_FILE = "index.key"
@@ -106,12 +106,5 @@ def load_index(
             f"{ENV_INDEX_KEY} is not set; generate a key with oohbot keys generate "
             "(keep it apart from OOHBOT_ENCRYPTION_KEYS)"
         )
-    path = data_dir / DEV_INDEX_FILE
-    if path.exists():
-        return BlindIndex.from_string(path.read_text())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    key, _ = read_or_create(data_dir / DEV_INDEX_FILE, generate_key)
     return BlindIndex.from_string(key)

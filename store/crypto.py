@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from store.base import Document, StoreError
+from store.key_file import read_or_create
 from store.keys import REQUEST_AAD, SEALED_FIELD, SEALED_KEYS, SESSION_AAD
 
 if TYPE_CHECKING:
@@ -163,20 +164,14 @@ def load_cipher(
 
 
 def _dev_cipher(path: Path) -> tuple[Cipher, str]:
-    if path.exists():
-        key = path.read_text().strip()
+    key, created = read_or_create(path, generate_key)
+    if created:
+        note = (
+            f"generated a development encryption key in {path}; back it up with the data, "
+            f"and set {ENV_KEYS} in production"
+        )
+    else:
         note = f"using the development encryption key in {path}; set {ENV_KEYS} in production"
-        return Cipher.from_strings([key]), note
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = generate_key()
-    # O_EXCL: two processes starting at once must not each write a different key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    note = (
-        f"generated a development encryption key in {path}; back it up with the data, "
-        f"and set {ENV_KEYS} in production"
-    )
     return Cipher.from_strings([key]), note
 
 
