@@ -151,6 +151,48 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN expires_at REAL")
 
 
+def _write_ahead_log(conn: sqlite3.Connection) -> None:
+    """Switch a file to WAL. Two processes switching a new file at once may be told "database
+    is locked" at once (SQLite does not wait there, to avoid a deadlock): try again until the
+    busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower() == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise StoreError(f"{BUSY_TIMEOUT_SECONDS:g} s: could not switch the file to WAL")
+        time.sleep(0.01)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Create the schema and upgrade an older file in one write transaction, so processes
+    opening the file at the same moment (``serve`` and ``worker`` started together) take
+    turns: the first makes or upgrades it, the others find it done."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        exists = f"SELECT 1 FROM sqlite_master WHERE type='table' AND name='{k.T_CLOSED}'"
+        indexed = conn.execute(exists).fetchone() is not None
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        _migrate(conn)
+        if not indexed:
+            _index_closed(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script of simple statements (``executescript`` would commit the
+    transaction they are meant to be part of)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
 def _index_closed(conn: sqlite3.Connection) -> None:
     """Files older than retention: index the requests that already ended."""
     sql = (
@@ -253,19 +295,14 @@ class SqliteStore:
                 os.chmod(f"{self._path}{suffix}", 0o600)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _write_ahead_log(conn)
         # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and
         # a lost decision or audit entry matters far more than the few writes per minute cost.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         # Deleted rows (a destroyed data key above all) are overwritten, not left in free pages.
         conn.execute("PRAGMA secure_delete=ON")
-        exists = f"SELECT 1 FROM sqlite_master WHERE type='table' AND name='{k.T_CLOSED}'"
-        indexed = conn.execute(exists).fetchone() is not None
-        conn.executescript(SCHEMA)
-        _migrate(conn)
-        if not indexed:
-            _index_closed(conn)
+        _prepare(conn)
         return conn
 
     async def open(self) -> None:
