@@ -34,7 +34,16 @@ def read_or_create(path: Path, generate: Callable[[], str]) -> tuple[str, bool]:
             return _read(path), False
     finally:
         os.unlink(temporary)
+    _sync_folder(path.parent)  # the new name survives a crash too: data is sealed under it
     return key, True
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read(path: Path) -> str:
