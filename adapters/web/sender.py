@@ -27,6 +27,7 @@ from flows.messages import Card, Message
 from flows.wire import decode_message, encode_message
 
 CHANNEL_BOX = "channel"
+WRITTEN_KEPT = 1024  # far more than are written while one box is read
 Origin = Literal["bot", "me"]
 Event = tuple[str, JSON]
 
@@ -100,6 +101,10 @@ class WebSender:
     ) -> None:
         self._store = boxes
         self._unsaved: list[Entry] = []
+        # The latest writes, numbered, so that a load under way while they were written keeps
+        # them (its read may have been answered before they were stored).
+        self._saves = 0
+        self._written: deque[tuple[int, Entry]] = deque(maxlen=WRITTEN_KEPT)
         self._limit = limit
         self._queue_size = queue_size
         self._boxes: dict[str, deque[Entry]] = {}
@@ -132,9 +137,13 @@ class WebSender:
         """Read the box from the store (what other processes wrote included)."""
         if self._store is None:
             return
+        saves_before = self._saves
         documents = await self._store.console_entries(box)
         merged = {d["id"]: Entry.from_document(d["id"], box, d) for d in documents}
-        for entry in self._unsaved:  # changes of this process not yet written stay as they are
+        # Changes of this process the read may not have seen stay as they are: those written
+        # while it was under way, and those not written yet.
+        written_meanwhile = [entry for n, entry in self._written if n > saves_before]
+        for entry in [*written_meanwhile, *self._unsaved]:
             if entry.box == box:
                 merged[entry.id] = entry
         self._boxes[box] = deque(merged.values(), maxlen=self._limit)
@@ -146,6 +155,8 @@ class WebSender:
             if self._store is not None:
                 document = {"id": entry.id, **entry.to_document()}
                 await self._store.save_console_entry(entry.box, entry.id, document, self._limit)
+                self._saves += 1
+                self._written.append((self._saves, entry))
             if self._unsaved and self._unsaved[0] is entry:
                 self._unsaved.pop(0)
 

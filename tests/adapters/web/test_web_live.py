@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 from adapters.base import Address
 from adapters.web import WebSender
 from adapters.web.routes import MAX_STREAMS
 from flows.messages import Action, Card, Text
+from store.base import Store
 from tests.adapters.web.conftest import Rig, open_stream
+from tests.night import open_test_store
 
 CARD = Card(
     card_id="req:DPT/01/2026",
@@ -128,3 +132,50 @@ async def test_live_streams_per_officer_are_capped(rig: Rig) -> None:
     streams[0]._response.close()
     await asyncio.sleep(0.05)
     await open_stream(rig, "req")
+
+
+class HeldReads:
+    """The real store, whose box reads are answered and then held until released: what a
+    read looks like when other writes finish while its answer is on its way."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.release = asyncio.Event()
+        self.read = asyncio.Event()
+
+    async def save_console_entry(
+        self, box: str, entry_id: str, entry: dict[str, Any], keep: int
+    ) -> None:
+        await self.store.save_console_entry(box, entry_id, entry, keep)
+
+    async def console_entries(self, box: str) -> list[dict[str, Any]]:
+        documents = await self.store.console_entries(box)
+        self.read.set()
+        await self.release.wait()
+        return documents
+
+
+async def test_a_message_written_while_its_box_is_read_stays_in_the_box(tmp_path: Path) -> None:
+    """A POST reloading the inbox while a reply is being stored (two requests of one page at
+    once) used to drop the reply from the box the next snapshot is made of."""
+    store = await open_test_store(f"sqlite:///{tmp_path / 'console.db'}")
+    try:
+        boxes = HeldReads(store)
+        sender = WebSender(boxes=boxes)
+        sender.post("amara", Text("the first question"))
+        await sender.flush()
+        loading = asyncio.ensure_future(sender.load("amara"))
+        await boxes.read.wait()  # the read is answered: the reply below is not in it
+        reply = sender.post("amara", Text("the reply"))
+        await sender.flush()
+        boxes.release.set()
+        await loading
+        assert [e.message for e in sender.entries("amara")] == [
+            Text("the first question"),
+            reply.message,
+        ]
+        fresh = WebSender(boxes=store)  # and it is in the store, for other processes
+        await fresh.load("amara")
+        assert [e.id for e in fresh.entries("amara")] == [e.id for e in sender.entries("amara")]
+    finally:
+        await store.close()
