@@ -13,7 +13,7 @@ from store.crypto import generate_key, load_cipher
 from store.key_file import read_or_create
 
 STARTERS = 8
-ROUNDS = 15
+ROUNDS = 25
 
 
 def _start(
@@ -29,7 +29,7 @@ def _start(
 
 
 def test_processes_starting_together_share_one_whole_key(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
     for round_ in range(ROUNDS):
         folder = tmp_path / f"data{round_}"
         barrier = context.Barrier(STARTERS)

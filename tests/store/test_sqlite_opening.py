@@ -38,7 +38,7 @@ def _open(
 
 
 def _open_together(path: Path) -> list[str]:
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
     barrier = context.Barrier(OPENERS)
     out: multiprocessing.Queue[str] = context.Queue()
     openers = [
