@@ -142,7 +142,8 @@ class WebSender:
         merged = {d["id"]: Entry.from_document(d["id"], box, d) for d in documents}
         # Changes of this process the read may not have seen stay as they are: those written
         # while it was under way, and those not written yet.
-        written_meanwhile = [entry for n, entry in self._written if n > saves_before]
+        meanwhile = itertools.takewhile(lambda w: w[0] > saves_before, reversed(self._written))
+        written_meanwhile = [entry for _, entry in reversed(list(meanwhile))]
         for entry in [*written_meanwhile, *self._unsaved]:
             if entry.box == box:
                 merged[entry.id] = entry
