@@ -34,11 +34,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await opened.close()
 
 
-@pytest.fixture
-async def night(settings: Settings, store: Store) -> Night:
+def night_on(settings: Settings, store: Store) -> Night:
+    """A night whose engine works on ``store`` (the real store, or a wrapper around it)."""
     clock = FrozenClock(SATURDAY_2AM)
     directory = load_directory(settings.directory)
     core = build_core(settings, clock=clock, store=store, directory=directory)
     sender = RecordingSender()
     core.engine.add_sender(sender, "spoc")
     return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender)
+
+
+@pytest.fixture
+async def night(settings: Settings, store: Store) -> Night:
+    return night_on(settings, store)

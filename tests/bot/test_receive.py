@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from adapters.base import NotStored
-from bot.app import build_core
-from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.directory import load_directory
 from flows.conversation import Session
 from store.base import Store
-from tests.night import SATURDAY_2AM, Night, RecordingSender, last_question, texts
+from tests.bot.conftest import night_on
+from tests.night import Night, last_question, texts
 
 REQUESTER = "amara.okafor"
 
@@ -44,19 +42,9 @@ class FlakyStore:
         return call
 
 
-def night_on(settings: Settings, store: Any) -> Night:
-    """A night whose engine works on ``store`` (the real store, or one of the wrappers here)."""
-    clock = FrozenClock(SATURDAY_2AM)
-    directory = load_directory(settings.directory)
-    core = build_core(settings, clock=clock, store=store, directory=directory)
-    sender = RecordingSender()
-    core.engine.add_sender(sender, "spoc")
-    return Night(engine=core.engine, worker=core.worker, clock=clock, sender=sender)
-
-
 def flaky_night(settings: Settings, store: Store, fail: set[str]) -> tuple[Night, FlakyStore]:
     flaky = FlakyStore(store, fail)
-    return night_on(settings, flaky), flaky
+    return night_on(settings, cast(Store, flaky)), flaky
 
 
 async def answers(store: Store) -> dict[str, Any]:
@@ -160,7 +148,7 @@ async def test_a_typed_answer_is_one_read_and_one_commit(settings: Settings, sto
     commit (state, timers, replies and the delivery mark together), and, once the replies are
     shown, their removal from the outbox."""
     counting = CountingStore(store)
-    night = night_on(settings, counting)
+    night = night_on(settings, cast(Store, counting))
     await night.say(REQUESTER, "hello")
     counting.calls.clear()
     replies = await night.say(REQUESTER, "no")
