@@ -14,14 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import json
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,6 +61,7 @@ from store.crypto import (
     seal_session,
 )
 from store.lifetimes import DEFAULT_LIFETIMES, STAMPED, Lifetimes, lifetime_of
+from store.sqlite_thread import ConnectionThread
 
 T = TypeVar("T")
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -227,55 +226,24 @@ class SqliteStore:
         self._index = index
         self._lifetimes = lifetimes
         self._clock = clock
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
-        self._pending: list[_Write] = []
-        self._writer: asyncio.Future[None] | None = None
+        self._connection: ConnectionThread | None = None
 
     # plumbing -----------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._executor is None or self._conn is None:
-            raise StoreError("SqliteStore used before open()")
-        conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+        """``fn(connection)`` in the store's thread, after everything asked of it before."""
+        return await self._thread().call(fn)
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         """Run ``fn`` in a write transaction taken up front (BEGIN IMMEDIATE); return once it
-        is committed.
+        is committed. Writes that arrive while one is committing are committed together, and
+        ``durable=False`` may skip the fsync: see ``store.sqlite_thread``."""
+        return await self._thread().write(fn, durable=durable)
 
-        Group commit: writes that arrive while one is being committed wait and are committed
-        together, each inside its own savepoint (one that raises is rolled back alone and its
-        caller gets the error), so a burst costs one fsync per batch instead of one per write.
-        ``durable=False`` skips the fsync (WAL with synchronous=NORMAL) when the whole batch
-        allows it: such a commit survives a process crash but may be lost with the power —
-        only for marks whose loss repeats harmless work (a delivered message is sent again)."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Write(fn, future, durable))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write_batches())
-        result: T = await asyncio.shield(future)
-        return result
-
-    async def _write_batches(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                outcomes = await self._run(functools.partial(_commit_batch, batch=batch))
-            except BaseException as error:  # the transaction itself failed: every write did
-                for write in batch:
-                    if not write.future.done():
-                        write.future.set_exception(error)
-                if not isinstance(error, Exception):
-                    raise
-                continue
-            for write, (ok, value) in zip(batch, outcomes, strict=True):
-                if write.future.done():
-                    continue
-                if ok:
-                    write.future.set_result(value)
-                else:
-                    write.future.set_exception(value)
+    def _thread(self) -> ConnectionThread:
+        if self._connection is None:
+            raise StoreError("SqliteStore used before open()")
+        return self._connection
 
     def _job(self, row: sqlite3.Row) -> Job:
         payload = open_job_payload(self._cipher, row[0], json.loads(row[3]))
@@ -307,18 +275,15 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Create the file and schema if needed."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oohbot-sqlite")
-        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
+        connection = ConnectionThread(self._connect, name="oohbot-sqlite")
+        await connection.start()
+        self._connection = connection
 
     async def close(self) -> None:
-        """Finish the writes under way, then close the connection and its thread."""
-        if self._writer is not None and not self._writer.done():
-            await asyncio.wait({self._writer})
-        if self._conn is not None:
-            await self._run(lambda conn: conn.close())
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-        self._conn, self._executor = None, None
+        """Finish the work under way, then close the connection and its thread."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.stop()
 
     async def ping(self) -> bool:
         """True if the database answers."""
@@ -861,48 +826,6 @@ class SqliteStore:
                 conn.execute(f"UPDATE {table} SET payload=? WHERE id=?", (new, job_id))
                 count += 1
         return count
-
-
-@dataclass(frozen=True)
-class _Write:
-    """One caller's write transaction, waiting to be committed with the next batch."""
-
-    fn: Callable[[sqlite3.Connection], Any]
-    future: asyncio.Future[Any]
-    durable: bool
-
-
-def _commit_batch(conn: sqlite3.Connection, *, batch: list[_Write]) -> list[tuple[bool, Any]]:
-    """Every write of ``batch`` in one transaction, each in a savepoint of its own."""
-    durable = any(write.durable for write in batch)
-    if not durable:
-        conn.execute("PRAGMA synchronous=NORMAL")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            outcomes = [_in_savepoint(conn, write.fn) for write in batch]
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return outcomes
-    finally:
-        if not durable:
-            conn.execute("PRAGMA synchronous=FULL")
-
-
-def _in_savepoint(
-    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]
-) -> tuple[bool, Any]:
-    conn.execute("SAVEPOINT write")
-    try:
-        value = fn(conn)
-    except Exception as error:
-        conn.execute("ROLLBACK TO write")
-        conn.execute("RELEASE write")
-        return False, error
-    conn.execute("RELEASE write")
-    return True, value
 
 
 @dataclass(frozen=True)
