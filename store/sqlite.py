@@ -227,6 +227,7 @@ class SqliteStore:
         self._lifetimes = lifetimes
         self._clock = clock
         self._connection: ConnectionThread | None = None
+        self._reader: sqlite3.Connection | None = None
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -239,6 +240,20 @@ class SqliteStore:
         is committed. Writes that arrive while one is committing are committed together, and
         ``durable=False`` may skip the fsync: see ``store.sqlite_thread``."""
         return await self._thread().write(fn, durable=durable)
+
+    async def _read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A point read on the event loop's own connection, without the hop to the store's
+        thread and back (the hop costs more than the read): only for reads of one row by its
+        key, which WAL lets go ahead of a commit under way and which ``fn`` must finish
+        (``fetchall``, so no read transaction is left open to hold back checkpoints). A read
+        SQLite refuses at once (busy: WAL recovery under way) goes to the thread, which waits
+        as long as any other call would."""
+        if self._reader is not None:
+            try:
+                return fn(self._reader)
+            except sqlite3.OperationalError:
+                pass
+        return await self._run(fn)
 
     def _thread(self) -> ConnectionThread:
         if self._connection is None:
@@ -278,9 +293,20 @@ class SqliteStore:
         connection = ConnectionThread(self._connect, name="oohbot-sqlite")
         await connection.start()
         self._connection = connection
+        self._reader = self._connect_reader()
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        """The event loop's read-only connection (see ``_read_now``), opened after the file
+        and its schema exist. It does not wait for locks: a refused read takes the thread."""
+        reader = sqlite3.connect(self._path, timeout=0, isolation_level=None)
+        reader.execute("PRAGMA query_only=ON")
+        return reader
 
     async def close(self) -> None:
         """Finish the work under way, then close the connection and its thread."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.stop()
@@ -346,8 +372,10 @@ class SqliteStore:
     async def get_session(self, key: str) -> Versioned | None:
         """The session document and its version, or None."""
         sql = f"SELECT token, version FROM {k.T_SESSIONS} WHERE key=?"
-        row = await self._run(lambda c: c.execute(sql, (key,)).fetchone())
-        return None if row is None else Versioned(open_session(self._cipher, key, row[0]), row[1])
+        rows = await self._read_now(lambda c: c.execute(sql, (key,)).fetchall())
+        if not rows:
+            return None
+        return Versioned(open_session(self._cipher, key, rows[0][0]), rows[0][1])
 
     async def save_session(self, key: str, data: Document) -> None:
         """Seal and store the session document (unconditionally; version + 1)."""
