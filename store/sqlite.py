@@ -1,12 +1,15 @@
 """The embedded store: one SQLite file in WAL mode.
 
-Each ``SqliteStore`` owns one connection used from one worker thread (sqlite3 connections are
-not meant to be shared across threads), so calls from the event loop are serialised in-process
-while other processes (``oohbot serve`` next to a CLI command) coordinate through SQLite's own
-locking: every read-modify-write runs in a ``BEGIN IMMEDIATE`` transaction, which takes the
-write lock up front instead of failing on upgrade, and ``busy_timeout`` waits for it. Writes
-that arrive while one is committing are committed together (group commit, see ``_tx``): one
-fsync for a burst, each write still all-or-nothing in its own savepoint.
+Each ``SqliteStore`` owns one connection used from one thread of its own
+(``store.sqlite_thread``: sqlite3 connections are not meant to be shared across threads), so
+calls from the event loop are serialised in-process while other processes (``oohbot serve``
+next to a CLI command) coordinate through SQLite's own locking: every read-modify-write runs
+in a ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front instead of failing
+on upgrade, and ``busy_timeout`` waits for it. Writes that arrive while one is committing are
+committed together (group commit): one fsync for a burst, each write still all-or-nothing in
+its own savepoint. The one read every message makes, its conversation, is made on a second,
+read-only connection on the event loop itself (``_read_now``), which WAL lets go ahead of a
+commit under way.
 """
 
 from __future__ import annotations
