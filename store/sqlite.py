@@ -7,9 +7,9 @@ next to a CLI command) coordinate through SQLite's own locking: every read-modif
 in a ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front instead of failing
 on upgrade, and ``busy_timeout`` waits for it. Writes that arrive while one is committing are
 committed together (group commit): one fsync for a burst, each write still all-or-nothing in
-its own savepoint. The one read every message makes, its conversation, is made on a second,
-read-only connection on the event loop itself (``_read_now``), which WAL lets go ahead of a
-commit under way.
+its own savepoint. The reads every message makes (its conversation; on a first message, the
+person's own requests) are made on a second, read-only connection on the event loop itself
+(``_read_now``), which WAL lets go ahead of a commit under way.
 """
 
 from __future__ import annotations
@@ -245,9 +245,10 @@ class SqliteStore:
         return await self._thread().write(fn, durable=durable)
 
     async def _read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """A point read on the event loop's own connection, without the hop to the store's
-        thread and back (the hop costs more than the read): only for reads of one row by its
-        key, which WAL lets go ahead of a commit under way and which ``fn`` must finish
+        """A small read on the event loop's own connection, without the hop to the store's
+        thread and back (the hop costs more than the read): only for reads an index bounds to
+        a few rows (a row by its key, one person's requests), which WAL lets go ahead of a
+        commit under way and which ``fn`` must finish
         (``fetchall``, so no read transaction is left open to hold back checkpoints). A read
         SQLite refuses at once (busy: WAL recovery under way) goes to the thread, which waits
         as long as any other call would."""
@@ -452,7 +453,10 @@ class SqliteStore:
             args += list(exclude_states)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"{REQUEST_WITH_KEY} {where} ORDER BY r.ref"
-        rows = await self._run(lambda c: c.execute(sql, args).fetchall())
+        # One person's requests (a first message looks for a question waiting for them) are
+        # a few rows of the requester index: read on the loop like a conversation.
+        read = self._read_now if requester is not None else self._run
+        rows = await read(lambda c: c.execute(sql, args).fetchall())
         return [self._versioned(r) for r in rows]
 
     async def closed_before(self, cutoff: float) -> list[str]:

@@ -36,6 +36,7 @@ async def test_reads_leave_no_read_open_to_hold_back_a_checkpoint(tmp_path: Path
         await store.save_session("slack:U2:T1:dm", {"n": 2})
         await store.get_session("slack:U1:T1:dm")
         await store.get_session("slack:U3:T1:dm")
+        await store.list_requests(requester="amara.okafor")
         with sqlite3.connect(db) as other:
             busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         assert busy == 0
