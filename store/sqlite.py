@@ -250,12 +250,13 @@ class SqliteStore:
         a few rows (a row by its key, one person's requests), which WAL lets go ahead of a
         commit under way and which ``fn`` must finish
         (``fetchall``, so no read transaction is left open to hold back checkpoints). A read
-        SQLite refuses at once (busy: WAL recovery under way) goes to the thread, which waits
-        as long as any other call would."""
+        SQLite refuses at once (busy: WAL recovery under way), or one made from a thread other
+        than the one that opened the store, goes to the store's thread, which waits as long as
+        any other call would."""
         if self._reader is not None:
             try:
                 return fn(self._reader)
-            except sqlite3.OperationalError:
+            except (sqlite3.OperationalError, sqlite3.ProgrammingError):
                 pass
         return await self._run(fn)
 

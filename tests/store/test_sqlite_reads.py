@@ -3,6 +3,7 @@ no read open behind it, and a read SQLite refuses there is made in the store's t
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import cast
@@ -62,6 +63,18 @@ async def test_a_read_refused_on_the_loop_is_made_in_the_store_thread(tmp_path: 
         assert isinstance(store, SqliteStore)
         store._reader = cast(sqlite3.Connection, Refusing())
         read = await store.get_session("slack:U1:T1:dm")
+        assert read is not None and (read.data, read.version) == ({"n": 1}, 1)
+    finally:
+        await store.close()
+
+
+async def test_a_read_made_from_another_thread_is_made_in_the_store_thread(
+    tmp_path: Path,
+) -> None:
+    store, _ = await _opened(tmp_path)
+    try:
+        await store.save_session("slack:U1:T1:dm", {"n": 1})
+        read = await asyncio.to_thread(asyncio.run, store.get_session("slack:U1:T1:dm"))
         assert read is not None and (read.data, read.version) == ({"n": 1}, 1)
     finally:
         await store.close()
