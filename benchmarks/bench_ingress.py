@@ -1,6 +1,7 @@
 """One typed message end to end: oohbot against a bare Bolt app that replies once, same run.
 
     python -m benchmarks.bench_ingress [--messages 300] [--rate 50] [--rounds 3] [--redis redis://…/15]
+        [--floor]
 
 Both apps get the same signed Slack events on ``POST /slack/events`` and answer through the same
 local recording Web API; the time measured is from sending the event to the first
@@ -11,7 +12,10 @@ answering the first question). The bare app and oohbot take turns, ``--rounds`` 
 the median of the rounds' ratios is printed last, so that a machine busier in one minute than
 the next moves both sides of a ratio. oohbot does what the night needs on the way — the
 conversation, one commit with the event's delivery mark, the outbox — the bare app does nothing
-but reply. (The Redis database named is flushed.)
+but reply. With ``--floor``, the bare app is also measured doing the least store work a design
+that stores its state before replying must do — one read by key and one durable write —
+which shows how much of the ratio no code of ours could remove. (The Redis database named is
+flushed.)
 """
 
 from __future__ import annotations
@@ -21,17 +25,19 @@ import asyncio
 import hashlib
 import hmac
 import json
+import sqlite3
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -44,6 +50,7 @@ from bot.app import build_app
 from bot.clock import SystemClock
 from bot.config import parse_settings
 from bot.directory import load_directory
+from store.sqlite_thread import ConnectionThread
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
@@ -108,11 +115,16 @@ def dm_event(user: str, text: str = "hello") -> str:
     return json.dumps({**envelope, "event": event})
 
 
-def bare_bolt(api_url: str) -> web.Application:
-    """The baseline: Bolt's own aiohttp wiring, one listener that replies once."""
+def bare_bolt(
+    api_url: str, first: Callable[[str], Awaitable[None]] | None = None
+) -> web.Application:
+    """The baseline: Bolt's own aiohttp wiring, one listener that replies once (after
+    ``first(user)``, if given: the floor apps' store work)."""
     bolt = AsyncApp(signing_secret=SECRET, client=AsyncWebClient(token="xoxb", base_url=api_url))
 
     async def reply(body: dict[str, Any], client: AsyncWebClient) -> None:
+        if first is not None:
+            await first(str(body["event"]["user"]))
         await client.chat_postMessage(channel=body["event"]["channel"], text="Hello")
 
     bolt.event("message")(reply)
@@ -229,6 +241,57 @@ async def bare(api_url: str) -> AsyncIterator[web.Application]:
     yield bare_bolt(api_url)
 
 
+SEALED = "x" * 2000  # about the size of a sealed conversation
+
+
+def _floor_file(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, token TEXT)")
+    return conn
+
+
+@asynccontextmanager
+async def floor_sqlite(api_url: str) -> AsyncIterator[web.Application]:
+    """The bare app that first reads one row by key (on the loop, as oohbot reads a
+    conversation) and commits one row durably (an fsync, through the same thread as oohbot's
+    store): the least any design that stores its state before it replies can do."""
+    path = Path(tempfile.mkdtemp()) / "floor.db"
+    thread = ConnectionThread(partial(_floor_file, path), name="floor-sqlite")
+    await thread.start()
+    reader = sqlite3.connect(path, isolation_level=None)
+    upsert = "INSERT INTO state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET token=excluded.token"
+
+    async def store(user: str) -> None:
+        reader.execute("SELECT token FROM state WHERE key=?", (user,)).fetchall()
+        await thread.write(lambda conn: conn.execute(upsert, (user, SEALED)))
+
+    try:
+        yield bare_bolt(api_url, store)
+    finally:
+        reader.close()
+        await thread.stop()
+
+
+@asynccontextmanager
+async def floor_redis(api_url: str, *, url: str) -> AsyncIterator[web.Application]:
+    """The same floor on Redis: one read and one MULTI/EXEC write, two round trips."""
+    client = aioredis.Redis.from_url(url)
+
+    async def store(user: str) -> None:
+        await client.hget(f"floor:{user}", "token")
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.hset(f"floor:{user}", "token", SEALED)
+            pipe.hincrby(f"floor:{user}", "version", 1)
+            await pipe.execute()
+
+    try:
+        yield bare_bolt(api_url, store)
+    finally:
+        await client.aclose()
+
+
 Ratios = dict[str, dict[str, list[float]]]
 
 
@@ -272,20 +335,29 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis", default="")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the bare app with the least store work (a read, a durable write)",
+    )
     args = parser.parse_args()
     people = 2 * args.messages
     urls = {"sqlite": "sqlite:///FOLDER/b.db", **({"redis": args.redis} if args.redis else {})}
+    contestants: dict[str, Callable[[str], Any]] = {}
+    for name, store_url in urls.items():
+        if args.floor:
+            floor = floor_sqlite if name == "sqlite" else partial(floor_redis, url=store_url)
+            contestants[f"floor {name}"] = floor
+        contestants[f"oohbot {name}"] = partial(oohbot, store_url=store_url, people=people)
     ratios: Ratios = {}
     for round_number in range(1, args.rounds + 1):
         print(f"round {round_number}")
         base = await measure(bare, args.messages, args.rate)
         report("bare Bolt", base, None)
-        for name, store_url in urls.items():
-            ours = await measure(
-                partial(oohbot, store_url=store_url, people=people), args.messages, args.rate
-            )
-            report(f"oohbot {name}", ours, base)
-            keep(ratios, f"oohbot {name}", ours, base)
+        for name, make in contestants.items():
+            ours = await measure(make, args.messages, args.rate)
+            report(name, ours, base)
+            keep(ratios, name, ours, base)
     summary(ratios)
 
 
