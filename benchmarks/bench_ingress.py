@@ -50,6 +50,7 @@ from bot.app import build_app
 from bot.clock import SystemClock
 from bot.config import parse_settings
 from bot.directory import load_directory
+from store.redis import MAX_CONNECTIONS, POOL_WAIT_SECONDS
 from store.sqlite_thread import ConnectionThread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,7 +278,10 @@ async def floor_sqlite(api_url: str) -> AsyncIterator[web.Application]:
 @asynccontextmanager
 async def floor_redis(api_url: str, *, url: str) -> AsyncIterator[web.Application]:
     """The same floor on Redis: one read and one MULTI/EXEC write, two round trips."""
-    client = aioredis.Redis.from_url(url)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS
+    )  # as the store's: a burst waits for a connection
+    client = aioredis.Redis(connection_pool=pool)
 
     async def store(user: str) -> None:
         await client.hget(f"floor:{user}", "token")
