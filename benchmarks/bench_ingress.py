@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import secrets
 import sqlite3
 import statistics
 import tempfile
@@ -242,7 +243,10 @@ async def bare(api_url: str) -> AsyncIterator[web.Application]:
     yield bare_bolt(api_url)
 
 
-SEALED = "x" * 2000  # about the size of a sealed conversation
+def sealed() -> str:
+    """A new value of about a sealed conversation's size each time (like a new nonce): SQLite
+    writes nothing for an update to the value a row already holds."""
+    return secrets.token_urlsafe(1500)
 
 
 def _floor_file(path: Path) -> sqlite3.Connection:
@@ -266,7 +270,8 @@ async def floor_sqlite(api_url: str) -> AsyncIterator[web.Application]:
 
     async def store(user: str) -> None:
         reader.execute("SELECT token FROM state WHERE key=?", (user,)).fetchall()
-        await thread.write(lambda conn: conn.execute(upsert, (user, SEALED)))
+        value = sealed()
+        await thread.write(lambda conn: conn.execute(upsert, (user, value)))
 
     try:
         yield bare_bolt(api_url, store)
@@ -286,7 +291,7 @@ async def floor_redis(api_url: str, *, url: str) -> AsyncIterator[web.Applicatio
     async def store(user: str) -> None:
         await client.hget(f"floor:{user}", "token")
         async with client.pipeline(transaction=True) as pipe:
-            pipe.hset(f"floor:{user}", "token", SEALED)
+            pipe.hset(f"floor:{user}", "token", sealed())
             pipe.hincrby(f"floor:{user}", "version", 1)
             await pipe.execute()
 
