@@ -50,11 +50,11 @@ class _Write:
     durable: bool
 
 
+@dataclass(frozen=True)
 class _Stop:
     """Close the connection and end the thread, after everything queued before it."""
 
-    def __init__(self, future: asyncio.Future[Any]) -> None:
-        self.future = future
+    future: asyncio.Future[Any]
 
 
 _Item = _Call | _Write | _Stop
@@ -167,10 +167,11 @@ def commit_batch(conn: sqlite3.Connection, *, batch: list[Work], durable: bool) 
         conn.execute("BEGIN IMMEDIATE")
         try:
             outcomes = [_in_savepoint(conn, fn) for fn in batch]
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a COMMIT that failed leaves its transaction open
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return outcomes
     finally:
         if not durable:

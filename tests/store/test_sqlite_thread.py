@@ -169,3 +169,34 @@ async def test_a_connection_that_cannot_open_is_reported_and_its_thread_ends(
     with pytest.raises(sqlite3.OperationalError, match="unable to open"):
         await thread.start()
     assert not any(t.name == "test-sqlite" for t in threading.enumerate())
+
+
+async def test_a_commit_that_fails_is_rolled_back_and_the_next_write_goes_ahead(
+    tmp_path: Path,
+) -> None:
+    """COMMIT itself can fail (here a deferred constraint; a full disk the same way) and
+    leaves its transaction open: the thread must not carry it into the next batch."""
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(tmp_path / "fk.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER "
+            "REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        return conn
+
+    thread = ConnectionThread(connect, name="test-sqlite")
+    await thread.start()
+    try:
+        orphan = "INSERT INTO child VALUES (1, 99)"
+        with pytest.raises(sqlite3.IntegrityError):
+            await thread.write(lambda c: c.execute(orphan))
+        await thread.write(lambda c: c.execute("INSERT INTO parent VALUES (7)"))
+        rows = await thread.call(lambda c: c.execute("SELECT id FROM parent").fetchall())
+        assert rows == [(7,)]
+        assert await thread.call(lambda c: c.execute("SELECT id FROM child").fetchall()) == []
+    finally:
+        await thread.stop()
