@@ -14,8 +14,8 @@ the next moves both sides of a ratio. oohbot does what the night needs on the wa
 conversation, one commit with the event's delivery mark, the outbox — the bare app does nothing
 but reply. With ``--floor``, the bare app is also measured doing the least store work a design
 that stores its state before replying must do — one read by key and one durable write —
-which shows how much of the ratio no code of ours could remove. (The Redis database named is
-flushed.)
+which shows how much of the ratio no code of ours could remove; oohbot is then also compared
+with the floor of its store (``/ floor``). (The Redis database named is flushed.)
 """
 
 from __future__ import annotations
@@ -329,13 +329,13 @@ def keep(ratios: Ratios, name: str, ours: dict[str, float], base: dict[str, floa
 
 
 def summary(ratios: Ratios) -> None:
-    print("median of the rounds (each round against its own bare app):")
+    print("median of the rounds (each round against its own bare app, or its floor):")
     for name, row in ratios.items():
         cells = [
             f"{figure} {statistics.median(values):.2f}x ({', '.join(f'{v:.2f}' for v in values)})"
             for figure, values in row.items()
         ]
-        print(f"  {name:21} " + "   ".join(cells))
+        print(f"  {name:29} " + "   ".join(cells))
 
 
 async def main() -> None:
@@ -363,10 +363,16 @@ async def main() -> None:
         print(f"round {round_number}")
         base = await measure(bare, args.messages, args.rate)
         report("bare Bolt", base, None)
+        floors: dict[str, dict[str, float]] = {}
         for name, make in contestants.items():
             ours = await measure(make, args.messages, args.rate)
             report(name, ours, base)
             keep(ratios, name, ours, base)
+            kind, store = name.split(" ", 1)
+            if kind == "floor":
+                floors[store] = ours
+            elif store in floors:  # oohbot against the floor of its store, this round
+                keep(ratios, f"{name} / floor", ours, floors[store])
     summary(ratios)
 
 
