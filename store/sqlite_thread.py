@@ -66,18 +66,21 @@ class ConnectionThread:
     def __init__(self, connect: Callable[[], sqlite3.Connection], name: str) -> None:
         self._connect = connect
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
-        self._conn: sqlite3.Connection | None = None
+        self._name = name
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
-        """Start the thread and open the connection in it (errors are raised here)."""
-        opened = asyncio.get_running_loop().create_future()
-        self._queue.put(_Call(lambda _: None, opened))
+        """Start the thread and open the connection in it; an error opening it is raised
+        here, and the thread ends."""
+        opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._thread = threading.Thread(
+            target=self._serve, args=(opened,), name=self._name, daemon=True
+        )
         self._thread.start()
         try:
             await opened
         except BaseException:
-            await self.stop()
+            self._thread.join()  # it ends right after reporting
             raise
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -95,7 +98,7 @@ class ConnectionThread:
 
     async def stop(self) -> None:
         """Finish what is queued, close the connection and end the thread."""
-        if not self._thread.is_alive():
+        if self._thread is None or not self._thread.is_alive():
             return
         done = asyncio.get_running_loop().create_future()
         self._queue.put(_Stop(done))
@@ -104,16 +107,25 @@ class ConnectionThread:
 
     # --- in the thread ----------------------------------------------------------------------
 
-    def _serve(self) -> None:
+    def _serve(self, opened: asyncio.Future[None]) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as error:  # given to ``start``; the thread ends
+            _settle([(opened, (False, error))])
+            return
+        _settle([(opened, (True, None))])
+        self._loop(conn)
+
+    def _loop(self, conn: sqlite3.Connection) -> None:
         held: _Item | None = None
         while True:
             item = held if held is not None else self._queue.get()
             held = None
             if isinstance(item, _Stop):
-                self._close(item)
+                _settle([(item.future, _run_call(conn, lambda c: c.close()))])
                 return
             if isinstance(item, _Call):
-                _settle([(item.future, self._run_call(item.fn))])
+                _settle([(item.future, _run_call(conn, item.fn))])
                 continue
             batch = [item]
             while held is None:
@@ -125,38 +137,23 @@ class ConnectionThread:
                     batch.append(more)
                 else:
                     held = more  # a call or the stop waits for this batch: order is kept
-            outcomes = self._run_batch(batch)
+            outcomes = _run_batch(conn, batch)
             _settle([(w.future, o) for w, o in zip(batch, outcomes, strict=True)])
 
-    def _run_call(self, fn: Work) -> Outcome:
-        try:
-            if self._conn is None:
-                self._conn = self._connect()
-            return True, fn(self._conn)
-        except BaseException as error:  # given to the caller, whatever it is
-            return False, error
 
-    def _run_batch(self, batch: list[_Write]) -> list[Outcome]:
-        if self._conn is None:
-            error = sqlite3.ProgrammingError("the connection is not open")
-            return [(False, error)] * len(batch)
-        try:
-            return commit_batch(self._conn, batch=[w.fn for w in batch], durable=_durable(batch))
-        except BaseException as error:  # the transaction itself failed: every write did
-            return [(False, error)] * len(batch)
-
-    def _close(self, stop: _Stop) -> None:
-        outcome: Outcome = (True, None)
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except BaseException as error:
-                outcome = (False, error)
-        _settle([(stop.future, outcome)])
+def _run_call(conn: sqlite3.Connection, fn: Work) -> Outcome:
+    try:
+        return True, fn(conn)
+    except BaseException as error:  # given to the caller, whatever it is
+        return False, error
 
 
-def _durable(batch: list[_Write]) -> bool:
-    return any(write.durable for write in batch)
+def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[Outcome]:
+    durable = any(write.durable for write in batch)
+    try:
+        return commit_batch(conn, batch=[w.fn for w in batch], durable=durable)
+    except BaseException as error:  # the transaction itself failed: every write did
+        return [(False, error)] * len(batch)
 
 
 def commit_batch(conn: sqlite3.Connection, *, batch: list[Work], durable: bool) -> list[Outcome]:
