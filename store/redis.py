@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
@@ -80,6 +82,7 @@ MAX_CONNECTIONS = 50
 GROUP_MAX = 64  # commits linked and sent in one pipeline at most
 WRAPPED_KEYS_KNOWN = 10_000  # requests whose wrapped data key a process remembers
 POOL_WAIT_SECONDS = 10.0
+RECONNECT_RETRIES = 1  # a pooled connection found dead is replaced once, at once
 LAYOUT_VERSION = 4  # 2: sessions are hashes (version, token); 3: request and audit indexes;
 # 4: the index of closed requests (retention); key kinds with a lifetime carry a TTL
 INDEX_PREFIXES = (k.REQUESTS_BY_STATE, k.REQUESTS_BY_REQUESTER)
@@ -573,8 +576,18 @@ class RedisStore:
         self._wrapped: OrderedDict[str, str] = OrderedDict()
         self._sender: asyncio.Future[None] | None = None
         # A burst waits for a free connection instead of failing with "too many connections".
+        # After Redis restarts, every idle pooled connection is dead, and only its first use
+        # finds out: one immediate retry on a fresh connection spares that use a failure,
+        # however late it comes. While the server is down the retry cannot connect, so it fails
+        # at once. A commit whose reply was lost as the server died could only run twice if
+        # the server were back within that instant, and then its delivery mark, versions and
+        # lease refuse the second run.
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_WAIT_SECONDS,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), RECONNECT_RETRIES),
         )
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         r = self._redis

@@ -11,10 +11,7 @@ requester was told its reference, nothing is left in the inbox or the outbox, an
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -23,7 +20,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis
 
 from flows.request import Request
 from tests.decision_values import approval, slack_state
@@ -33,62 +29,14 @@ from tests.e2e.live import (
     Live,
     Requester,
     Slack,
-    free_port,
     posts_to,
     requester_id,
 )
 from tests.e2e.slack_recorder import TEAM, SlackRecorder, dm_of, running_recorder
+from tests.redis_process import AofRedis
 
 REQUESTERS = 6
 KILLS = 30
-
-
-def redis_binary() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is not installed")
-        pytest.skip("redis-server is not installed")
-    return binary
-
-
-class AofRedis:
-    """A redis-server with the append-only file fsynced on every write, restartable."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--dir", str(self.folder), "--save", "", "--appendonly", "yes"]
-        command += ["--appendfsync", "always"]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis.from_url(self.url).ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def shut_down(self) -> None:
-        """A clean shutdown (SIGTERM: Redis finishes its append-only file and exits)."""
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -102,8 +50,7 @@ def aof_redis(tmp_path: Path) -> Iterator[AofRedis]:
     server = AofRedis(tmp_path)
     server.start()
     yield server
-    if server.process is not None and server.process.poll() is None:
-        server.kill()
+    server.stop()
 
 
 def store_url(kind: str, tmp_path: Path, aof: AofRedis | None) -> str:
