@@ -212,7 +212,7 @@ class Engine:
             done = Job(receipt.id, jobs.INBOUND, 0.0, {}, 1, receipt.lease)
             fast = await self._route(receipt.inbound, done=done, seen=None)
         replies = [entry for entry in fast if is_reply(entry)]
-        await self.dispatcher.send([entry for entry in fast if not is_reply(entry)])
+        await self._send_committed([entry for entry in fast if not is_reply(entry)])
         if replies:
             self._held[receipt.id] = replies
         return [self._message(entry) for entry in replies]
@@ -232,10 +232,25 @@ class Engine:
         )
 
     async def delivered(self, receipt: Receipt) -> None:
-        """The replies ``process`` returned were shown: take them off the outbox."""
+        """The replies ``process`` returned were shown: take them off the outbox. Should the
+        store be unreachable, they stay there and go again by message after the grace: a
+        repeat, never a loss, and nothing for the person to retry."""
         held = self._held.pop(receipt.id, [])
-        if held:
+        if not held:
+            return
+        try:
             await self.store.complete_outbox(held)
+        except Exception as error:
+            log.warning("shown_not_marked", count=len(held), error=type(error).__name__)
+
+    async def _send_committed(self, entries: list[Outgoing]) -> None:
+        """Send what a commit leased to this process. The commit is done, so a failure here
+        (the store gone mid-way) must not fail the event: the entries keep their lease in the
+        outbox and the worker sends them when it runs out."""
+        try:
+            await self.dispatcher.send(entries)
+        except Exception as error:
+            log.warning("sending_left_to_worker", count=len(entries), error=type(error).__name__)
 
     async def handle(self, inbound: Inbound) -> list[Message]:
         """Receive and process in one go (a caller that shows the replies at once)."""
@@ -284,12 +299,12 @@ class Engine:
             conversation=conversation,
             done=job,
         )
-        await self.dispatcher.send(fast)
+        await self._send_committed(fast)
 
     async def _leftover(self, job: Job) -> None:
         """An inbox entry whose first handling died: handle it now; replies go by message."""
         fast = await self._route(decode_inbound(job.payload["event"]), done=job, seen=None)
-        await self.dispatcher.send(fast)
+        await self._send_committed(fast)
 
     async def schedule_digest(self) -> None:
         """(Re)schedule the daily IG digest at the configured local time."""

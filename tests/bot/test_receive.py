@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -15,9 +16,10 @@ import pytest
 from adapters.base import NotStored
 from bot.config import Settings
 from flows.conversation import Session
+from flows.request import Request
 from store.base import Store
 from tests.bot.conftest import night_on
-from tests.night import Night, last_question, texts
+from tests.night import ANSWERS, Night, last_question, texts
 
 REQUESTER = "amara.okafor"
 
@@ -123,6 +125,36 @@ async def test_a_redelivery_racing_the_first_delivery_changes_nothing_twice(
     assert (await answers(store))["emergency"] == "no"
     session = await store.get_session(f"web::{REQUESTER}")
     assert session is not None and session.version == 2, "one commit for hello, one for no"
+
+
+async def at_review(night: Night) -> None:
+    replies = await night.say(REQUESTER, "hello")
+    while (question := last_question(replies)) is not None and question.field != "review":
+        replies = await night.say(REQUESTER, ANSWERS[question.field])
+    assert question is not None, "the conversation ended before its review"
+
+
+async def test_losing_the_store_after_the_commit_still_shows_the_replies(
+    settings: Settings, store: Store
+) -> None:
+    """Submitting commits the request, then pages the SPOC; the store dropping while those
+    pages are marked sent, and again while the confirmation is, must not turn the confirmation
+    into an error. What was not marked goes again later: a repeat, never a loss."""
+    night, flaky = flaky_night(settings, store, {"complete_outbox"})
+    await at_review(night)
+    flaky.failures = 2  # marking the pages sent, then marking the confirmation shown
+    receipt = await night.engine.receive(night._inbound(REQUESTER, kind="text", text="submit"))
+    assert receipt is not None
+    replies = await night.engine.process(receipt)
+    await night.engine.delivered(receipt)
+    [request] = [Request.model_validate(v.data) for v in await store.list_requests()]
+    assert request.ref in texts(replies) and "went wrong" not in texts(replies)
+    paged = len(night.sender.sent)
+    assert paged and night.sender.channel(), "the SPOC was paged before the store dropped"
+    assert await store.outbox_entries(), "what was not marked sent is still there"
+    await night.advance(timedelta(minutes=2))  # past the leases: the worker sends them again
+    assert await store.outbox_entries() == []
+    assert len(night.sender.sent) > paged
 
 
 class CountingStore:
