@@ -38,6 +38,8 @@ STORE = web.AppKey("store", Store)
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
 STORE_GAUGES_EVERY = 15.0
 """Seconds between background checks of the store (readiness, job queue, dead letters)."""
+WORKER_STOP_GRACE_SECONDS = 5.0
+"""Seconds the worker's round under way is given to finish at shutdown."""
 MAX_BODY_BYTES = 1024 * 1024
 """Any request body over this is refused with 413 before a handler reads it."""
 KEY_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("key_ids")
@@ -233,13 +235,19 @@ def _gauges_context(clock: Clock, every: float) -> Callable[[web.Application], A
 
 
 async def _worker_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the worker; at shutdown let its round finish, or stop it mid-way after a grace (a
+    platform that stopped answering): what it held comes back when its lease runs out."""
     stop = asyncio.Event()
     task = asyncio.create_task(app[WORKER].run(stop))
     app[BACKGROUND].append(task)
     yield
     stop.set()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, timeout=5)
+    try:
+        await asyncio.wait_for(task, timeout=WORKER_STOP_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("worker_stopped_mid_round", grace=WORKER_STOP_GRACE_SECONDS)
+    except asyncio.CancelledError:
+        pass
 
 
 async def _reload_context(app: web.Application) -> AsyncIterator[None]:
