@@ -83,7 +83,7 @@ class Live:
         path = self.folder / f"app-{port}.yaml"
         service = {
             "data_dir": str(self.folder / "data"),
-            "log_level": "warning",
+            "log_level": os.environ.get("OOHBOT_LIVE_LOG_LEVEL", "warning"),
             "listen": {"host": "127.0.0.1", "port": port or free_port()},
         }
         raw = {
