@@ -213,6 +213,10 @@ class Store(Protocol):
         """Every pending entry (payload decrypted), in ``seq`` order."""
         ...
 
+    async def pending_outbox(self, ids: Collection[str]) -> list[Outgoing]:
+        """The entries among ``ids`` still pending (payload decrypted), in ``seq`` order."""
+        ...
+
     async def dead_outbox(self) -> list[Outgoing]:
         """Deliveries that failed ``max_attempts`` times, in ``seq`` order."""
         ...

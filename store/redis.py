@@ -1113,6 +1113,23 @@ class RedisStore:
         entries = [self._outgoing(_s(i), _s(r), fields) for i, r, *fields in rows]
         return sorted(entries, key=lambda e: e.seq)
 
+    async def pending_outbox(self, ids: Collection[str]) -> list[Outgoing]:
+        """The entries among ``ids`` still pending, in seq order: one pipelined read."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        fields = ("recipient", "seq", "payload", "due_at", "attempts", "lease")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in wanted:
+                pipe.hmget(k.outbox_entry_key(entry_id), fields)
+            rows = await pipe.execute()
+        found = [
+            self._outgoing(entry_id, _s(row[0]), row[1:])
+            for entry_id, row in zip(wanted, rows, strict=True)
+            if row[0] is not None
+        ]
+        return sorted(found, key=lambda e: e.seq)
+
     async def dead_outbox(self) -> list[Outgoing]:
         """Entries that failed ``max_attempts`` times, in seq order."""
         rows = await self._redis.hgetall(k.OUTBOX_DEAD)

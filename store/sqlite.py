@@ -670,6 +670,16 @@ class SqliteStore:
         sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_OUTBOX} ORDER BY seq"
         return [self._outgoing(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
 
+    async def pending_outbox(self, ids: Collection[str]) -> list[Outgoing]:
+        """The entries among ``ids`` still pending, in seq order: one indexed read."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_OUTBOX} WHERE id IN ({marks}) ORDER BY seq"
+        rows = await self._run(lambda c: c.execute(sql, wanted).fetchall())
+        return [self._outgoing(r) for r in rows]
+
     async def dead_outbox(self) -> list[Outgoing]:
         """Entries that failed ``max_attempts`` times, in seq order."""
         sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_DEAD_OUTBOX} ORDER BY seq"

@@ -330,6 +330,24 @@ async def test_fast_path_keeps_the_lease_only_for_recipients_with_nothing_pendin
     assert next_a.id == "a2"
 
 
+async def test_pending_outbox_reads_only_the_entries_asked_for_that_are_still_there(
+    store: Store,
+) -> None:
+    committed = await store.commit(
+        UnitOfWork(outbox=[out("m1", "to:a", "L", NOW + 30), out("m2", "to:a"), out("m3", "to:b")])
+    )
+    assert await store.pending_outbox([]) == []
+    found = await store.pending_outbox(["m3", "m1", "gone", "m1"])
+    assert [(e.id, e.recipient, e.lease) for e in found] == [
+        ("m1", "to:a", "L"),
+        ("m3", "to:b", ""),
+    ]
+    assert found[0].payload == {"to": "to:a", "text": f"{CANARY} m1"}
+    assert found[0].due_at == NOW + 30 and found[0].seq < found[1].seq
+    await store.complete_outbox(committed.fast)
+    assert [e.id for e in await store.pending_outbox(["m1", "m2"])] == ["m2"]
+
+
 async def test_claim_outbox_is_in_order_per_recipient(store: Store) -> None:
     await store.commit(
         UnitOfWork(outbox=[out(f"{r}{n}", f"to:{r}") for n in range(3) for r in "xyz"])
