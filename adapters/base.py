@@ -61,7 +61,8 @@ class Handler(Protocol):
 
     async def receive(self, inbound: Inbound) -> Receipt | None:
         """Store the event — its whole effect when it can be handled at once, else the event
-        in the inbox; None if it was received before (a redelivery)."""
+        in the inbox; None if it was received before (a redelivery), unless the first
+        delivery's replies were never shown, in which case this receipt carries them."""
         ...
 
     async def process(self, receipt: Receipt) -> list[Message]:

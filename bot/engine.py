@@ -3,8 +3,9 @@
 1. **Take** — ``receive`` handles the event at once: routing (``bot.routing``) loads the state
    and runs the pure flow into a ``Unit`` (the new state, jobs, audit entries and messages),
    and ``Store.commit`` writes it together with the event's delivery mark, atomically, before
-   the adapter acknowledges the event. A redelivery finds the mark and is dropped; a lost
-   compare-and-set re-runs the step on fresh state.
+   the adapter acknowledges the event. A redelivery finds the mark and is dropped (or, when
+   this process's commit went through but its answer was lost, shows that commit's replies:
+   ``bot.unsure``); a lost compare-and-set re-runs the step on fresh state.
 2. **Inbox** — if that fails (a fault in a step, a store error) the event is stored sealed in
    the inbox instead and ``process`` handles it after the acknowledgement, the commit
    completing the inbox entry. The job table (``bot.job_table``) runs due jobs the same way.
@@ -32,6 +33,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.routing import Router
 from bot.unit import Conversation, Leases, Unit, is_reply
+from bot.unsure import UnsureCommits
 from flows import handover, jobs, visibility
 from flows.calendar import BusinessCalendar
 from flows.commands import BUSY
@@ -47,7 +49,17 @@ from flows.oncall import oncall_card
 from flows.request import Request
 from flows.visibility import Query
 from flows.wire import decode_inbound, decode_message, encode_inbound
-from store.base import Conflict, Duplicate, Job, Outgoing, Seen, Store, Versioned
+from store.base import (
+    Committed,
+    Conflict,
+    Duplicate,
+    Job,
+    Outgoing,
+    Seen,
+    Store,
+    UnitOfWork,
+    Versioned,
+)
 
 log = get_logger("engine")
 CAS_ATTEMPTS = 5
@@ -148,6 +160,7 @@ class Engine:
         self.jobs = JobTable(self.services)
         self._held: dict[str, list[Outgoing]] = {}
         self._taken: dict[str, list[Outgoing]] = {}
+        self._unsure = UnsureCommits()
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -160,7 +173,8 @@ class Engine:
     # --- Handler ---------------------------------------------------------------------------
 
     async def receive(self, inbound: Inbound) -> Receipt | None:
-        """Take the event; None if it was received before (a redelivery).
+        """Take the event; None if it was received before (a redelivery), unless that first
+        delivery's replies are still to be shown here (``_redelivered``).
 
         At once when it can be: routed, and its unit of work committed together with its
         delivery mark — one durable write, nothing sent yet. If that fails (a fault in a
@@ -173,17 +187,37 @@ class Engine:
         try:
             fast = await self._route(inbound, done=None, seen=seen)
         except Duplicate:
-            self.metrics.duplicates.inc()
-            return None
+            return await self._redelivered(inbound, seen)
         except Exception as error:
             log.warning(
                 "handled_after_inbox", platform=inbound.platform, error=type(error).__name__
             )
             self.metrics.deferred.labels(platform=inbound.platform).inc()
             return await self._inbox(inbound, seen)
+        return self._taken_now(inbound, fast)
+
+    def _taken_now(self, inbound: Inbound, fast: list[Outgoing]) -> Receipt:
         receipt = Receipt(inbound=inbound, id=f"{TAKEN}:{uuid.uuid4().hex}", lease="")
         self._taken[receipt.id] = fast
         return receipt
+
+    async def _redelivered(self, inbound: Inbound, seen: Seen) -> Receipt | None:
+        """The event's delivery mark is set: a redelivery, taken as received (None). But if
+        the mark came from a commit of this process whose answer was lost (the store dropped
+        as it committed), its replies still wait unshown in the outbox, under that commit's
+        lease: they are shown now, with this delivery, rather than after the reply grace."""
+        self.metrics.duplicates.inc()
+        unsure = self._unsure.pop(seen.key)
+        if not unsure:
+            return None
+        leases = {entry.id: entry.lease for entry in unsure}
+        try:
+            stored = await self.store.pending_outbox(list(leases))
+        except Exception as error:  # the replies go after the grace, as they would have
+            log.warning("unsure_commit_not_read", error=type(error).__name__)
+            return None
+        ours = [entry for entry in stored if entry.lease == leases[entry.id]]
+        return self._taken_now(inbound, ours) if ours else None
 
     async def _inbox(self, inbound: Inbound, seen: Seen) -> Receipt | None:
         """Store the event to be handled by ``process`` (or, should this process die, by the
@@ -199,8 +233,8 @@ class Engine:
             log.error("inbox_unavailable", platform=inbound.platform, error=type(error).__name__)
             raise NotStored(type(error).__name__) from error
         if stored is None:
-            self.metrics.duplicates.inc()
-            return None
+            return await self._redelivered(inbound, seen)
+        self._unsure.pop(seen.key)  # in the inbox: so the commit before did not go through
         return Receipt(inbound=inbound, id=stored.id, lease=stored.lease)
 
     async def process(self, receipt: Receipt) -> list[Message]:
@@ -347,7 +381,7 @@ class Engine:
             await build(unit)
             unit.work.done, unit.work.seen = done, seen
             try:
-                committed = await self.store.commit(unit.work)
+                committed = await self._commit(unit.work)
             except Conflict:
                 if done is not None and not await self._still_held(done):
                     return []  # handled elsewhere (a redelivery or a worker after our lease)
@@ -364,9 +398,22 @@ class Engine:
         unit.reply(BUSY)
         unit.work.done, unit.work.seen = done, seen
         try:
-            return (await self.store.commit(unit.work)).fast
+            return (await self._commit(unit.work)).fast
         except Conflict:
             return []
+
+    async def _commit(self, work: UnitOfWork) -> Committed:
+        """Commit. A refusal (``Conflict``, ``Duplicate``) wrote nothing; any other failure
+        leaves it unknown whether the store took the unit, so its entries are kept under its
+        delivery mark for a redelivery to find (``_redelivered``)."""
+        try:
+            return await self.store.commit(work)
+        except (Conflict, Duplicate):
+            raise
+        except Exception:
+            if work.seen is not None:
+                self._unsure.keep(work.seen.key, work.outbox)
+            raise
 
     def _new_unit(self, actor: str, conversation: Conversation | None) -> Unit:
         now = self.clock.now()

@@ -25,10 +25,13 @@ REQUESTER = "amara.okafor"
 
 
 class FlakyStore:
-    """The real store, whose next ``failures`` calls of ``commit``/``receive`` fail."""
+    """The real store, whose next ``failures`` calls of the methods in ``fail`` fail the way a
+    dropped connection does: before the store got them, or (``lost``) after it did the work,
+    the answer lost on the way back."""
 
     def __init__(self, store: Store, fail: set[str]) -> None:
         self._store, self.fail, self.failures = store, fail, 0
+        self.lost: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
@@ -38,6 +41,8 @@ class FlakyStore:
         async def call(*args: Any, **kwargs: Any) -> Any:
             if self.failures > 0:
                 self.failures -= 1
+                if name in self.lost:
+                    await attr(*args, **kwargs)
                 raise ConnectionError("connection dropped")
             return await attr(*args, **kwargs)
 
@@ -109,6 +114,53 @@ async def test_an_event_that_cannot_be_stored_at_all_is_refused(
     receipt = await night.engine.receive(inbound)
     assert receipt is not None
     assert last_question(await night.engine.process(receipt)) is not None
+
+
+async def test_a_commit_whose_answer_was_lost_is_shown_by_the_redelivery(
+    settings: Settings, store: Store
+) -> None:
+    """The store takes the unit and the connection drops before it says so; the inbox cannot be
+    reached either, so the platform is refused and sends the event again. That redelivery
+    finds the mark of the commit that did go through and shows its replies at once, instead of
+    leaving the person waiting out the reply grace."""
+    night, flaky = flaky_night(settings, store, {"commit", "receive"})
+    await night.say(REQUESTER, "hello")
+    flaky.lost, flaky.failures = {"commit"}, 2
+    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id="take-lost")
+    with pytest.raises(NotStored):
+        await night.engine.receive(inbound)
+    assert (await answers(store))["emergency"] == "no", "the store did take the answer"
+    receipt = await night.engine.receive(inbound)
+    assert receipt is not None
+    replies = await night.engine.process(receipt)
+    await night.engine.delivered(receipt)
+    question = last_question(replies)
+    assert question is not None and question.field != "emergency"
+    assert await store.outbox_entries() == []
+    session = await store.get_session(f"web::{REQUESTER}")
+    assert session is not None and session.version == 2, "applied once"
+    assert await night.engine.receive(inbound) is None, "and only the first redelivery shows"
+
+
+async def test_a_lost_answer_from_the_inbox_shows_nothing_it_did_not_commit(
+    settings: Settings, store: Store
+) -> None:
+    """The commit fails before the store gets it, and the inbox takes the event but its answer
+    is lost: the redelivery finds the inbox's mark. The replies that commit would have written
+    do not exist, so nothing is shown; the worker answers from the inbox by message."""
+    night, flaky = flaky_night(settings, store, {"commit", "receive"})
+    await night.say(REQUESTER, "hello")
+    flaky.lost, flaky.failures = {"receive"}, 2
+    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id="take-inbox")
+    with pytest.raises(NotStored):
+        await night.engine.receive(inbound)
+    assert "emergency" not in await answers(store)
+    assert await night.engine.receive(inbound) is None
+    before = len(night.sender.sent)
+    await night.advance(timedelta(minutes=2))  # the inbox entry's lease runs out
+    assert (await answers(store))["emergency"] == "no"
+    assert len(night.sender.sent) > before, "answered by message"
+    assert await store.outbox_entries() == []
 
 
 async def test_a_redelivery_racing_the_first_delivery_changes_nothing_twice(
