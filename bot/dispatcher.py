@@ -6,6 +6,11 @@ queued behind an older one, entries released after a failure — is claimed by `
 from the worker loop. A platform failure releases the entry to be tried again with backoff
 (later entries of the same recipient wait behind it); after ``timers.job_max_attempts`` it is
 dead-lettered and the SPOC channel is told, so a person can pick it up by phone.
+
+An entry delivered (or shown as a reply) is then marked sent. Should the store not answer,
+the entry is kept here and marked with the next call that touches the outbox (``settle``):
+left pending, it would hold back every later message to its recipient, which waits behind it,
+until its lease ran out — and then go again.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from store.base import Outgoing, Store
 log = get_logger("dispatcher")
 BATCH = 50
 MAX_BACKOFF_SECONDS = 300.0
+UNMARKED_KEPT = 10_000  # delivered entries remembered until marked; older ones simply go again
 
 
 class Dispatcher:
@@ -37,6 +43,7 @@ class Dispatcher:
         self._clock = clock
         self._timers = timers
         self._metrics = metrics
+        self._unmarked: dict[str, Outgoing] = {}
 
     async def send(self, entries: Sequence[Outgoing]) -> None:
         """Deliver entries this process holds the lease of, in order; a recipient whose
@@ -52,10 +59,33 @@ class Dispatcher:
             else:
                 blocked.add(entry.recipient)
         if delivered:
-            await self._store.complete_outbox(delivered)
+            await self.mark_sent(delivered)
+
+    async def mark_sent(self, entries: Sequence[Outgoing]) -> None:
+        """Take delivered entries off the outbox (those still holding their lease). Never
+        raises: what the store does not take now is kept for ``settle``."""
+        for entry in entries:
+            self._unmarked[entry.id] = entry
+        while len(self._unmarked) > UNMARKED_KEPT:
+            del self._unmarked[next(iter(self._unmarked))]
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Mark sent what was delivered but could not be marked yet (nothing, normally)."""
+        if not self._unmarked:
+            return
+        batch = list(self._unmarked.values())
+        try:
+            await self._store.complete_outbox(batch)
+        except Exception as error:
+            log.warning("sent_not_marked", count=len(batch), error=type(error).__name__)
+            return
+        for entry in batch:
+            self._unmarked.pop(entry.id, None)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due entries; returns how many were claimed."""
+        await self.settle()
         lease = self._timers.job_lease.total_seconds()
         claimed = await self._store.claim_outbox(self._now(), lease, BATCH)
         if claimed:

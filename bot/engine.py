@@ -181,6 +181,7 @@ class Engine:
         step, a store error) the event goes to the inbox instead, sealed, to be handled by
         ``process``. Either way it is stored when this returns; raises ``NotStored`` if not."""
         self.metrics.inbound.labels(platform=inbound.platform).inc()
+        await self.dispatcher.settle()  # replies shown while the store was away: marked first
         now = self.clock.now().timestamp()
         dedupe = f"{inbound.platform}:{inbound.event_id or uuid.uuid4().hex}"
         seen = Seen(dedupe, now + self.settings.timers.dedupe_ttl.total_seconds(), now)
@@ -267,15 +268,11 @@ class Engine:
 
     async def delivered(self, receipt: Receipt) -> None:
         """The replies ``process`` returned were shown: take them off the outbox. Should the
-        store be unreachable, they stay there and go again by message after the grace: a
-        repeat, never a loss, and nothing for the person to retry."""
+        store be unreachable, the dispatcher marks them later (before the next event is
+        taken), so they do not hold back this person's next replies; nothing to retry."""
         held = self._held.pop(receipt.id, [])
-        if not held:
-            return
-        try:
-            await self.store.complete_outbox(held)
-        except Exception as error:
-            log.warning("shown_not_marked", count=len(held), error=type(error).__name__)
+        if held:
+            await self.dispatcher.mark_sent(held)
 
     async def _send_committed(self, entries: list[Outgoing]) -> None:
         """Send what a commit leased to this process. The commit is done, so a failure here

@@ -191,7 +191,7 @@ async def test_losing_the_store_after_the_commit_still_shows_the_replies(
 ) -> None:
     """Submitting commits the request, then pages the SPOC; the store dropping while those
     pages are marked sent, and again while the confirmation is, must not turn the confirmation
-    into an error. What was not marked goes again later: a repeat, never a loss."""
+    into an error. What was not marked is marked on the worker's next round, not sent twice."""
     night, flaky = flaky_night(settings, store, {"complete_outbox"})
     await at_review(night)
     flaky.failures = 2  # marking the pages sent, then marking the confirmation shown
@@ -204,9 +204,27 @@ async def test_losing_the_store_after_the_commit_still_shows_the_replies(
     paged = len(night.sender.sent)
     assert paged and night.sender.channel(), "the SPOC was paged before the store dropped"
     assert await store.outbox_entries(), "what was not marked sent is still there"
-    await night.advance(timedelta(minutes=2))  # past the leases: the worker sends them again
+    await night.advance(timedelta(seconds=1))  # the worker's next round, the leases still held
     assert await store.outbox_entries() == []
-    assert len(night.sender.sent) > paged
+    await night.advance(timedelta(minutes=2))
+    assert len(night.sender.sent) == paged, "nothing delivered twice"
+
+
+async def test_a_reply_shown_while_the_store_dropped_does_not_hold_back_the_next(
+    settings: Settings, store: Store
+) -> None:
+    """Marking a shown reply fails; the person's next answer must still get its question at
+    once. Left pending, the old reply would head this person's queue, and every later reply
+    would wait behind it for the reply grace, then arrive after it a second time."""
+    night, flaky = flaky_night(settings, store, {"complete_outbox"})
+    await night.say(REQUESTER, "hello")
+    flaky.failures = 1
+    first = last_question(await night.say(REQUESTER, ANSWERS["emergency"]))
+    assert first is not None
+    assert await store.outbox_entries(), "shown, not yet marked"
+    second = last_question(await night.say(REQUESTER, ANSWERS[first.field]))
+    assert second is not None and second.field != first.field
+    assert await store.outbox_entries() == []
 
 
 class CountingStore:
