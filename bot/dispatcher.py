@@ -50,16 +50,18 @@ class Dispatcher:
         message fails keeps the rest of its entries back for the next attempt."""
         delivered: list[Outgoing] = []
         blocked: set[str] = set()
-        for entry in sorted(entries, key=lambda e: e.seq):
-            if entry.recipient in blocked:
-                await self._store.retry_outbox(entry, self._now(), self._max_attempts)
-                continue
-            if await self._deliver(entry):
-                delivered.append(entry)
-            else:
-                blocked.add(entry.recipient)
-        if delivered:
-            await self.mark_sent(delivered)
+        try:
+            for entry in sorted(entries, key=lambda e: e.seq):
+                if entry.recipient in blocked:
+                    await self._store.retry_outbox(entry, self._now(), self._max_attempts)
+                    continue
+                if await self._deliver(entry):
+                    delivered.append(entry)
+                else:
+                    blocked.add(entry.recipient)
+        finally:  # the store failing over a later entry must not leave these to go twice
+            if delivered:
+                await self.mark_sent(delivered)
 
     async def mark_sent(self, entries: Sequence[Outgoing]) -> None:
         """Take delivered entries off the outbox (those still holding their lease). Never
