@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from tests.platform_checks import CHECKER, close_microsoft_tools
+from tests.redis_process import AofRedis
 
 
 def _free_port() -> int:
@@ -70,6 +71,15 @@ def redis_url(redis_server: str) -> str:
     client.flushdb()
     client.close()
     return redis_server
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[AofRedis]:
+    """A redis-server of the test's own, append-only file on, that it may kill and restart."""
+    server = AofRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -16,6 +16,7 @@ import pytest
 from adapters.base import NotStored
 from bot.config import Settings
 from flows.conversation import Session
+from flows.inbound import Inbound
 from flows.request import Request
 from store.base import Store
 from tests.bot.conftest import night_on
@@ -116,6 +117,20 @@ async def test_an_event_that_cannot_be_stored_at_all_is_refused(
     assert last_question(await night.engine.process(receipt)) is not None
 
 
+async def refused_after_a_lost_answer(
+    settings: Settings, store: Store, lost: str
+) -> tuple[Night, Inbound]:
+    """An answer whose ``commit`` and inbox ``receive`` both fail, ``lost`` (one of the two)
+    after the store did the work: the event is refused, to come again."""
+    night, flaky = flaky_night(settings, store, {"commit", "receive"})
+    await night.say(REQUESTER, "hello")
+    flaky.lost, flaky.failures = {lost}, 2
+    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id=f"take-{lost}")
+    with pytest.raises(NotStored):
+        await night.engine.receive(inbound)
+    return night, inbound
+
+
 async def test_a_commit_whose_answer_was_lost_is_shown_by_the_redelivery(
     settings: Settings, store: Store
 ) -> None:
@@ -123,12 +138,7 @@ async def test_a_commit_whose_answer_was_lost_is_shown_by_the_redelivery(
     reached either, so the platform is refused and sends the event again. That redelivery
     finds the mark of the commit that did go through and shows its replies at once, instead of
     leaving the person waiting out the reply grace."""
-    night, flaky = flaky_night(settings, store, {"commit", "receive"})
-    await night.say(REQUESTER, "hello")
-    flaky.lost, flaky.failures = {"commit"}, 2
-    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id="take-lost")
-    with pytest.raises(NotStored):
-        await night.engine.receive(inbound)
+    night, inbound = await refused_after_a_lost_answer(settings, store, "commit")
     assert (await answers(store))["emergency"] == "no", "the store did take the answer"
     receipt = await night.engine.receive(inbound)
     assert receipt is not None
@@ -148,12 +158,7 @@ async def test_a_lost_answer_from_the_inbox_shows_nothing_it_did_not_commit(
     """The commit fails before the store gets it, and the inbox takes the event but its answer
     is lost: the redelivery finds the inbox's mark. The replies that commit would have written
     do not exist, so nothing is shown; the worker answers from the inbox by message."""
-    night, flaky = flaky_night(settings, store, {"commit", "receive"})
-    await night.say(REQUESTER, "hello")
-    flaky.lost, flaky.failures = {"receive"}, 2
-    inbound = night._inbound(REQUESTER, kind="text", text="no", event_id="take-inbox")
-    with pytest.raises(NotStored):
-        await night.engine.receive(inbound)
+    night, inbound = await refused_after_a_lost_answer(settings, store, "receive")
     assert "emergency" not in await answers(store)
     assert await night.engine.receive(inbound) is None
     before = len(night.sender.sent)

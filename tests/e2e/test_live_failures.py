@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,6 @@ KILLS = 30
 async def recorder() -> AsyncIterator[SlackRecorder]:
     async with running_recorder() as running:
         yield running
-
-
-@pytest.fixture
-def aof_redis(tmp_path: Path) -> Iterator[AofRedis]:
-    server = AofRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def store_url(kind: str, tmp_path: Path, aof: AofRedis | None) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -21,16 +20,8 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[AofRedis]:
-    running = AofRedis(tmp_path)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-async def store(server: AofRedis) -> AsyncIterator[Store]:
-    opened = open_store(server.url, Cipher.from_strings([generate_key()]))
+async def store(aof_redis: AofRedis) -> AsyncIterator[Store]:
+    opened = open_store(aof_redis.url, Cipher.from_strings([generate_key()]))
     await opened.open()
     yield opened
     await opened.close()
@@ -52,18 +43,20 @@ async def burst(store: Store) -> list[BaseException]:
 
 @pytest.mark.parametrize("stop", ["kill", "shut_down"])
 async def test_no_command_fails_once_a_restarted_redis_is_back(
-    store: Store, server: AofRedis, stop: str
+    store: Store, aof_redis: AofRedis, stop: str
 ) -> None:
     assert await burst(store) == []  # the pool is full of connections to this server
-    getattr(server, stop)()
-    server.start()
+    getattr(aof_redis, stop)()
+    aof_redis.start()
     assert await burst(store) == []
     assert len([j for j in await store.pending_jobs() if j.kind == "spoc_ack"]) == BURST
 
 
-async def test_a_redis_that_is_down_fails_a_command_at_once(store: Store, server: AofRedis) -> None:
+async def test_a_redis_that_is_down_fails_a_command_at_once(
+    store: Store, aof_redis: AofRedis
+) -> None:
     await burst(store)
-    server.kill()
+    aof_redis.kill()
     started = time.monotonic()
     with pytest.raises(redis.ConnectionError):
         await store.get_job("job-1")
