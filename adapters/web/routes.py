@@ -55,6 +55,10 @@ MAX_STREAMS = 5
 """Live event streams (tabs) per officer; each holds a queue of up to 256 events."""
 Advance = Callable[[timedelta], Awaitable[None]]
 Now = Callable[[], datetime]
+NOT_SAVED = (
+    "I could not save that just now. Wait a minute, then type status to see whether it was "
+    "taken before you send it again."
+)
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -154,21 +158,40 @@ class Console:
         except BadEvent as error:
             return _json({"error": str(error)}, status=400)
         self._officer(parsed.officer)
+        try:
+            return await self._event(parsed)
+        except NotStored:
+            # Refused like Slack and Teams are: the page sends it again under the same id, so
+            # it is handled once, even if the store took it before the connection dropped.
+            return _json({"error": NOT_SAVED}, status=503)
+
+    async def _event(self, parsed: BrowserEvent) -> web.Response:
         if parsed.where == "timeline":
-            replies, receipt = await self._answer(parsed)
+            receipt = await self._handler.receive(parsed.inbound)
+            replies = await self._answer(receipt)
             await self._shown(receipt)
             return _json({"messages": [to_json(m) for m in replies]})
-        await self._sender.load(parsed.officer)
+        try:
+            await self._sender.load(parsed.officer)
+        except Exception as error:  # the store is away: refused before anything was taken
+            raise NotStored(type(error).__name__) from error
         sent_from = self._sender.find(parsed.officer, parsed.entry) if parsed.entry else None
+        receipt = await self._handler.receive(parsed.inbound)
         if sent_from is not None and isinstance(sent_from.message, Form):
-            entries = await self._form(parsed, sent_from)
+            entries = await self._form(receipt, sent_from)
         else:
-            if parsed.echo:
-                self._sender.post(parsed.officer, Text(parsed.echo), origin="me")
-            replies, receipt = await self._answer(parsed)
-            entries = [self._sender.post(parsed.officer, m) for m in replies]
+            self._echo(parsed)
+            entries = [self._sender.post(parsed.officer, m) for m in await self._answer(receipt)]
             await self._shown(receipt)
         return _json({"entries": [e.to_json() for e in entries]})
+
+    def _echo(self, parsed: BrowserEvent) -> None:
+        """What the person sent, in their chat (pushed live): once, however often the page
+        sent it."""
+        event_id = parsed.inbound.event_id
+        entry_id = f"me-{event_id}" if event_id else ""  # no id: every sending is new
+        if parsed.echo and not (entry_id and self._sender.find(parsed.officer, entry_id)):
+            self._sender.post(parsed.officer, Text(parsed.echo), "me", entry_id)
 
     async def clock(self, request: web.Request) -> web.Response:
         hours = (await _body(request)).get("hours")
@@ -182,36 +205,36 @@ class Console:
         self._sender.broadcast("clock", self._clock_json())
         return _json(self._clock_json())
 
-    async def _form(self, parsed: BrowserEvent, sent_from: Entry) -> list[Entry]:
+    async def _form(self, receipt: Receipt | None, sent_from: Entry) -> list[Entry]:
         """A submitted form stays where it is: shown again with its errors, or closed."""
-        replies, receipt = await self._answer(parsed)
+        replies = await self._answer(receipt)
         assert isinstance(sent_from.message, Form)
         again = next((m for m in replies if _same_form(m, sent_from.message)), None)
         shown = again or _closed(sent_from)
         entries = [self._sender.replace(sent_from, shown)]
-        entries += [self._sender.post(parsed.officer, m) for m in replies if m is not again]
+        entries += [self._sender.post(sent_from.box, m) for m in replies if m is not again]
         await self._shown(receipt)
         return entries
 
-    async def _answer(self, parsed: BrowserEvent) -> tuple[list[Message], Receipt | None]:
-        """The event through the engine, behind the platform's outermost error handler (a
-        short message with an error id)."""
+    async def _answer(self, receipt: Receipt | None) -> list[Message]:
+        """A received event through the engine, behind the platform's outermost error
+        handler (a short message with an error id)."""
+        if receipt is None:
+            return []
         try:
-            receipt = await self._handler.receive(parsed.inbound)
-            if receipt is None:
-                return [], None
-            return await self._handler.process(receipt), receipt
-        except NotStored:
-            not_saved = "I could not save that just now. Nothing was sent; please send it again."
-            return [Text(not_saved)], None
+            return await self._handler.process(receipt)
         except Exception as error:
             error_id = new_error_id()
             log.error("web_event_failed", error_id=error_id, error=type(error).__name__)
-            return [Text(sorry(error_id))], None
+            return [Text(sorry(error_id))]
 
     async def _shown(self, receipt: Receipt | None) -> None:
-        """The replies are in their boxes (and the store): the engine may forget them."""
-        await self._sender.flush()
+        """The replies are in their boxes, pushed to the page: the engine may forget them.
+        Should the store not take the boxes now, the next write takes them."""
+        try:
+            await self._sender.flush()
+        except Exception as error:
+            log.warning("web_boxes_not_saved", error=type(error).__name__)
         if receipt is not None:
             await self._handler.delivered(receipt)
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -213,3 +213,30 @@ async def test_a_caller_who_may_not_request_is_refused(console: Console, officer
     await page.locator('[data-id="answer:emergency:no"]').click()
     await expect(page.locator("#inbox")).to_contain_text(REFUSED)
     assert await console.store.list_requests() == []
+
+
+async def test_an_event_not_saved_is_sent_again_by_the_page_under_the_same_id(
+    console: Console,
+) -> None:
+    """The service refuses the first sending (503: the store could not take it); the page
+    sends it again under the same id, and the person sees the echo and the question once."""
+    from playwright.async_api import Request as Sent
+    from playwright.async_api import Route, expect
+
+    page = await console.page("amara.okafor", PHONE)
+    sent: list[dict[str, Any]] = []
+
+    async def refuse_the_first(route: Route, request: Sent) -> None:
+        sent.append(dict(request.post_data_json or {}))
+        if len(sent) == 1:
+            error = "I could not save that just now. Wait a minute, then type status."
+            await route.fulfill(status=503, json={"error": error})
+        else:
+            await route.continue_()
+
+    await page.route("**/web/api/event", refuse_the_first)
+    await say(page, "hello")
+    await expect(page.locator(UNANSWERED)).to_have_count(1)
+    assert len(sent) == 2 and sent[0]["id"] == sent[1]["id"]
+    await expect(page.locator("#inbox .from-me")).to_have_count(1)
+    await expect(page.get_by_text("could not save")).to_have_count(0)

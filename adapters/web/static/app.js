@@ -4,6 +4,7 @@
 
 (function () {
   const API = "/web/api";
+  const SEND_ATTEMPTS = 5;  // an event is sent at most this often, 1, 2, 3, 4 s apart
   const STORAGE_KEY = "oohbot.identity";
   const state = {
     officer: "", source: null, statusTimer: 0, seen: new Map(), uid: 0, clock: null, clockTimer: 0,
@@ -37,7 +38,11 @@
     };
     const response = await fetch(API + path, init);
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `The console answered ${response.status}.`);
+    if (!response.ok) {
+      const error = new Error(data.error || `The console answered ${response.status}.`);
+      error.status = response.status;
+      throw error;
+    }
     return data;
   }
 
@@ -47,7 +52,8 @@
   }
 
   async function send(event) {
-    // One id per event: sent again after a dropped connection, the server handles it once.
+    // One id per event: sent again after a dropped connection, or when the service could not
+    // save it (503, as Slack and Teams are refused), and the server handles it once.
     const body = { officer: state.officer, id: eventId(), ...event };
     for (let attempt = 1; ; attempt++) {
       try {
@@ -56,7 +62,8 @@
         return data;
       } catch (error) {
         const dropped = error instanceof TypeError;  // fetch itself failed: no answer came
-        if (dropped && attempt < 3) {
+        const refused = error.status === 503;  // not saved now: sent again under the same id
+        if ((dropped || refused) && attempt < SEND_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
           continue;
         }

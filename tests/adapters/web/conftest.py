@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.base import NotStored, Receipt
 from adapters.web import WebSender, install
 from adapters.web.settings import WebSettings
 from bot.config import Listen, Service
@@ -43,6 +44,19 @@ class RecordingHandler(Inbox):
     inbounds: list[Inbound] = field(default_factory=list)
     homes: list[tuple[str, str, str]] = field(default_factory=list)
     fail: bool = False
+    refuse: int = 0  # the next events the store cannot take (``receive`` raises NotStored)
+    received: set[str] = field(default_factory=set)
+
+    async def receive(self, inbound: Inbound) -> Receipt | None:
+        """Refused while ``refuse`` lasts; afterwards an event id seen before is a
+        redelivery (None), as the engine's delivery mark makes it."""
+        if self.refuse > 0:
+            self.refuse -= 1
+            raise NotStored("ConnectionError")
+        if inbound.event_id and inbound.event_id in self.received:
+            return None
+        self.received.add(inbound.event_id)
+        return await super().receive(inbound)
 
     async def handle(self, inbound: Inbound) -> list[Message]:
         self.inbounds.append(inbound)

@@ -158,6 +158,33 @@ async def test_engine_failure_shows_a_short_message_with_an_error_id(rig: Rig) -
     assert entry["message"]["text"].startswith("Sorry, something went wrong on our side. Error id ")
 
 
+async def test_an_event_the_store_cannot_take_is_refused_and_handled_once_sent_again(
+    rig: Rig,
+) -> None:
+    """Refused with 503, as Slack and Teams are, so the page sends it again under the same id
+    (the store may have taken it before the connection dropped); nothing shows twice."""
+    rig.handler.replies = [Question("emergency", "Is anyone in immediate danger?")]
+    rig.handler.refuse = 1
+    body = {"officer": "req", "kind": "text", "text": "hi", "id": "page-event-1"}
+    status, data = await rig.post("/web/api/event", body)
+    assert status == 503
+    assert "could not save that just now" in data["error"] and "status" in data["error"]
+    assert rig.sender.entries("req") == [], "not even the echo: nothing was taken"
+    again = await rig.event(**{k: v for k, v in body.items() if k != "officer"})
+    assert [e["origin"] for e in again["entries"]] == ["bot"]
+    third = await rig.event(**{k: v for k, v in body.items() if k != "officer"})
+    assert third["entries"] == [], "a redelivery adds nothing"
+    inbox = [e.to_json() for e in rig.sender.entries("req")]
+    assert [e["origin"] for e in inbox] == ["me", "bot"]
+
+
+async def test_events_without_an_id_each_echo(rig: Rig) -> None:
+    for text in ("hi", "hello"):
+        await rig.event(kind="text", text=text)
+    echoes = [e.message for e in rig.sender.entries("req") if e.origin == "me"]
+    assert [m.text for m in echoes if isinstance(m, Text)] == ["hi", "hello"]
+
+
 def _form() -> Form:
     field = FormField("note", "Your question for the requester", kind="long_text")
     return Form("spoc:decision", "Ask DPT/01/2026", "DPT/01/2026", (field,), context="ask")
