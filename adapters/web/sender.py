@@ -176,9 +176,7 @@ class WebSender:
         self._changed(updated)
         return updated
 
-    def post(
-        self, box: str, message: Message, origin: Origin = "bot", entry_id: str = ""
-    ) -> Entry:
+    def post(self, box: str, message: Message, origin: Origin = "bot", entry_id: str = "") -> Entry:
         """Append to a box and push to every browser watching it (under ``entry_id``, if the
         caller has one that makes it unique, else a fresh one)."""
         entry = Entry(entry_id or f"{self._prefix}-{next(self._counter)}", box, origin, message)
