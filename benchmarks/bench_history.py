@@ -5,9 +5,11 @@
 
 (The Redis database named is flushed.) A requester's first message of a draft, ``status`` and
 the Home view are timed on an empty store (the baseline) and on one holding other people's
-open requests and a long closed history; the peak of Python allocations while handling them is
-compared the same way. Each view asks the store's indexes for what it shows, so neither ratio
-should move far from 1.
+open requests (each with the four timers an open request holds) and a long closed history;
+the peak of Python allocations while handling them is compared the same way. Each view asks
+the store's indexes for what it shows, so neither ratio should move far from 1. The refresh of
+the store gauges (``/metrics``; every 15 s on the event loop) is timed the same way: it counts
+the job queue, the outbox and the dead letters rather than reading them.
 """
 
 from __future__ import annotations
@@ -29,14 +31,19 @@ from bot.clock import FrozenClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from bot.engine import Engine
+from bot.metrics import Metrics, refresh_store_gauges
+from flows import jobs
 from flows.inbound import Inbound
 from flows.request import Request
-from store.base import Change, Store, UnitOfWork
+from store.base import Change, Job, Store, UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 BATCH = 2000
 OPEN_STATES = ("paged", "retro_due", "retro_overdue", "acknowledged")
+OPEN_TIMERS = (
+    jobs.RESPONSE_WARNING, jobs.RESPONSE_BREACH, jobs.RETRO_REMINDER, jobs.RETRO_OVERDUE
+)  # fmt: skip
 
 
 def _request(n: int, state: str) -> Request:
@@ -51,11 +58,15 @@ async def fill(store: Store, opened: int, closed: int) -> None:
     rows = [(n, OPEN_STATES[n % len(OPEN_STATES)]) for n in range(opened)]
     rows += [(opened + n, "closed") for n in range(closed)]
     for start in range(0, len(rows), BATCH):
-        changes = [
-            Change(r.ref, r.model_dump(mode="json"), 0)
-            for r in (_request(n, state) for n, state in rows[start : start + BATCH])
-        ]
-        await store.commit(UnitOfWork(requests=changes))
+        batch = [_request(n, state) for n, state in rows[start : start + BATCH]]
+        changes = [Change(r.ref, r.model_dump(mode="json"), 0) for r in batch]
+        timers = [_timer(r, kind) for r in batch if r.state != "closed" for kind in OPEN_TIMERS]
+        await store.commit(UnitOfWork(requests=changes, schedule=timers))
+
+
+def _timer(request: Request, kind: str) -> Job:
+    due = (NOW + timedelta(hours=OPEN_TIMERS.index(kind) + 1)).timestamp()
+    return Job(jobs.job_id(kind, request.ref), kind, due, {"ref": request.ref})
 
 
 @dataclass
@@ -74,10 +85,14 @@ async def measure(engine: Engine, messages: int) -> dict[str, Measured]:
     async def home() -> None:
         await engine.home("web", "amara.okafor", "")
 
+    async def gauges() -> None:
+        await refresh_store_gauges(Metrics(), engine.store, NOW.timestamp())
+
     cases: dict[str, Callable[[], Awaitable[None]]] = {
         "first message of a draft": first,
         "'status'": status,
         "Home view": home,
+        "store gauges refresh": gauges,
     }
     return {name: await _time(case, messages) for name, case in cases.items()}
 
@@ -126,7 +141,7 @@ async def main() -> None:
     for name, url in urls.items():
         empty = await run(url, 0, 0, args.messages)
         full = await run(url, args.open, args.closed, args.messages)
-        print(f"\n{name}: per message, empty store (baseline) vs {history}")
+        print(f"\n{name}: each call, empty store (baseline) vs {history}")
         for case, base in empty.items():
             loaded = full[case]
             print(

@@ -21,7 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bot.logs import get_logger
-from store.base import Store
+from store.base import OutboxStats, Store
 
 log = get_logger("metrics")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -146,22 +146,30 @@ def _int(value: Any) -> int:
 
 
 async def refresh_store_gauges(metrics: Metrics, store: Store, now: float) -> None:
-    """Ping the store and, if it answers, read the job queue, the outbox and dead letters."""
+    """Ping the store and, if it answers, read the sizes of the job queue, the outbox and the
+    dead letters (counts, not contents: see ``QueueStats``)."""
     ready = await ping(store)
     metrics.ready.set(1 if ready else 0)
     metrics.store_checked.set(time.time())
     if not ready:
         return
-    jobs = await store.pending_jobs()
-    waiting = [job.due_at for job in jobs if job.due_at <= now]
-    metrics.jobs_waiting.set(len(waiting))
-    metrics.jobs_scheduled.set(len(jobs))
-    metrics.job_lag.set(now - min(waiting) if waiting else 0)
-    outbox = await store.outbox_entries()
-    metrics.outbox_depth.set(len(outbox))
-    metrics.outbox_age.set(max((now - e.due_at for e in outbox if e.due_at <= now), default=0))
-    metrics.dead_letters.labels(queue="jobs").set(len(await store.dead_letters()))
-    metrics.dead_letters.labels(queue="outbox").set(len(await store.dead_outbox()))
+    stats = await store.queue_stats(now)
+    metrics.jobs_waiting.set(stats.jobs_waiting)
+    metrics.jobs_scheduled.set(stats.jobs_scheduled)
+    metrics.job_lag.set(_overdue(stats.oldest_job_due, now))
+    show_outbox(metrics, stats.outbox, now)
+    metrics.dead_letters.labels(queue="jobs").set(stats.dead_jobs)
+    metrics.dead_letters.labels(queue="outbox").set(stats.dead_outbox)
+
+
+def show_outbox(metrics: Metrics, stats: OutboxStats, now: float) -> None:
+    """Set the outbox depth and how long its longest-waiting entry has been due."""
+    metrics.outbox_depth.set(stats.depth)
+    metrics.outbox_age.set(_overdue(stats.oldest_due, now))
+
+
+def _overdue(due: float | None, now: float) -> float:
+    return max(now - due, 0.0) if due is not None else 0.0
 
 
 async def ping(store: Store) -> bool:

@@ -132,7 +132,9 @@ class Unit:
         payload = {**to, "message": encode_message(message), "ref": ref}
         due = self.leases.reply_due if reply else self.leases.send_due
         entry_id = uuid.uuid4().hex
-        self.work.outbox.append(Outgoing(entry_id, queue, payload, due, 0, self.leases.token))
+        queued_at = self.now.timestamp()
+        entry = Outgoing(entry_id, queue, payload, due, 0, self.leases.token, queued_at=queued_at)
+        self.work.outbox.append(entry)
 
 
 def _person(conversation: Conversation) -> dict[str, str]:

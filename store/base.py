@@ -106,7 +106,10 @@ class Outgoing:
     ``conversation:KEY``) are delivered in ``seq`` order: only the oldest pending entry of a
     recipient can be claimed. ``id`` is unique and chosen by the caller; ``seq`` is given by the
     store. ``lease``/``due_at`` as for jobs: an entry enqueued with a lease belongs to the
-    committing process until ``due_at`` (its fast path), then anyone may claim it."""
+    committing process until ``due_at`` (its fast path), then anyone may claim it. An entry
+    that does not keep its lease (its recipient has older entries pending) is due from
+    ``queued_at``, the committer's time, so the outbox gauges can tell how long it has waited;
+    the store keeps no other copy of it (read back, it is 0)."""
 
     id: str
     recipient: str
@@ -115,6 +118,7 @@ class Outgoing:
     attempts: int = 0
     lease: str = ""
     seq: int = 0
+    queued_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,28 @@ class Committed:
     recipient had nothing older pending), which the committer should deliver at once."""
 
     fast: list[Outgoing]
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """How many outbox entries are pending, and the earliest due time among them."""
+
+    depth: int
+    oldest_due: float | None
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The sizes the store gauges show: jobs (``waiting`` are due at the time asked about),
+    the outbox and both dead-letter queues. Read from counts and indexes, never by reading or
+    decrypting what the entries hold, so that it costs the same whatever the store holds."""
+
+    jobs_scheduled: int
+    jobs_waiting: int
+    oldest_job_due: float | None
+    outbox: OutboxStats
+    dead_jobs: int
+    dead_outbox: int
 
 
 class Conflict(StoreError):
@@ -219,6 +245,14 @@ class Store(Protocol):
 
     async def dead_outbox(self) -> list[Outgoing]:
         """Deliveries that failed ``max_attempts`` times, in ``seq`` order."""
+        ...
+
+    async def outbox_stats(self) -> OutboxStats:
+        """The pending entries' count and earliest due time, without reading a payload."""
+        ...
+
+    async def queue_stats(self, now: float) -> QueueStats:
+        """Every queue's size at ``now`` (see ``QueueStats``)."""
         ...
 
     async def open(self) -> None: ...

@@ -53,7 +53,9 @@ from store.base import (
     Duplicate,
     Job,
     LockTimeout,
+    OutboxStats,
     Outgoing,
+    QueueStats,
     StoreError,
     UnitOfWork,
     Versioned,
@@ -359,7 +361,7 @@ for _, e in ipairs(plan.outbox) do
 end
 for _, e in ipairs(plan.outbox) do
   local seq = redis.call('INCR', KEYS[4])
-  local lease, due, kept = '', '0', 0
+  local lease, due, kept = '', e.queued, 0
   if e.lease ~= '' and not busy[e.queue] then lease, due, kept = e.lease, e.due, 1 end
   redis.call('HSET', e.key, 'recipient', e.recipient, 'seq', seq, 'payload', e.payload,
     'due_at', due, 'attempts', 0, 'lease', lease)
@@ -479,6 +481,21 @@ for _, recipient in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   end
 end
 return out
+"""
+
+# Read-only: {count, earliest due_at as sent} of the pending entries; no payload is read.
+OUTBOX_STATS = """
+local depth, oldest, text = 0, nil, nil
+for _, recipient in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  for _, id in ipairs(redis.call('ZRANGE', ARGV[2] .. recipient, 0, -1)) do
+    local due = redis.call('HGET', ARGV[1] .. id, 'due_at')
+    if due then
+      depth = depth + 1
+      if oldest == nil or tonumber(due) < oldest then oldest, text = tonumber(due), due end
+    end
+  end
+end
+return {depth, text or ''}
 """
 
 
@@ -608,6 +625,7 @@ class RedisStore:
         self._complete_outbox = r.register_script(COMPLETE_OUTBOX)
         self._retry_outbox = r.register_script(RETRY_OUTBOX)
         self._outbox_all = r.register_script(OUTBOX_ALL)
+        self._outbox_stats = r.register_script(OUTBOX_STATS)
         self._scripts = [
             self._release,
             self._save_console,
@@ -626,6 +644,7 @@ class RedisStore:
             self._complete_outbox,
             self._retry_outbox,
             self._outbox_all,
+            self._outbox_stats,
         ]
 
     async def open(self) -> None:
@@ -1013,6 +1032,7 @@ class RedisStore:
                     "recipient": e.recipient,
                     "payload": seal_outgoing(c, e.id, e.payload),
                     "due": _num(e.due_at),
+                    "queued": _num(e.queued_at),
                     "lease": e.lease,
                 }
                 for e in work.outbox
@@ -1139,6 +1159,30 @@ class RedisStore:
             fields = [f["seq"], f["payload"], f["due_at"], f["attempts"], f["lease"]]
             entries.append(self._outgoing(f["id"], f["recipient"], fields))
         return sorted(entries, key=lambda e: e.seq)
+
+    async def outbox_stats(self) -> OutboxStats:
+        """One read-only script walks the recipients' queues for each entry's due time."""
+        args = [k.OUTBOX_ENTRY_PREFIX, k.OUTBOX_QUEUE_PREFIX]
+        depth, oldest = await self._outbox_stats(keys=[k.OUTBOX_READY], args=args)
+        return OutboxStats(int(depth), float(oldest) if _s(oldest) else None)
+
+    async def queue_stats(self, now: float) -> QueueStats:
+        """Counts (ZCARD, ZCOUNT, HLEN) and the first due job, in one pipeline."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(k.JOBS_DUE)
+            pipe.zcount(k.JOBS_DUE, "-inf", _num(now))
+            pipe.zrange(k.JOBS_DUE, 0, 0, withscores=True)
+            pipe.hlen(k.JOBS_DEAD)
+            pipe.hlen(k.OUTBOX_DEAD)
+            scheduled, waiting, first, dead_jobs, dead_outbox = await pipe.execute()
+        return QueueStats(
+            jobs_scheduled=int(scheduled),
+            jobs_waiting=int(waiting),
+            oldest_job_due=float(first[0][1]) if first else None,
+            outbox=await self.outbox_stats(),
+            dead_jobs=int(dead_jobs),
+            dead_outbox=int(dead_outbox),
+        )
 
     # locks ------------------------------------------------------------------------------
 

@@ -43,7 +43,9 @@ from store.base import (
     Duplicate,
     Job,
     LockTimeout,
+    OutboxStats,
     Outgoing,
+    QueueStats,
     StoreError,
     UnitOfWork,
     Versioned,
@@ -685,6 +687,14 @@ class SqliteStore:
         sql = f"SELECT {OUTBOX_COLUMNS} FROM {k.T_DEAD_OUTBOX} ORDER BY seq"
         return [self._outgoing(r) for r in await self._run(lambda c: c.execute(sql).fetchall())]
 
+    async def outbox_stats(self) -> OutboxStats:
+        """A count and the due-time index's first entry: no payload is read."""
+        return await self._run(_outbox_stats)
+
+    async def queue_stats(self, now: float) -> QueueStats:
+        """Counts and the due-time indexes, in the store's thread: no payload is read."""
+        return await self._run(lambda c: _queue_stats(c, now))
+
     # the web console's boxes --------------------------------------------------------------
 
     async def save_console_entry(self, box: str, entry_id: str, entry: Document, keep: int) -> None:
@@ -945,7 +955,7 @@ def _enqueue(conn: sqlite3.Connection, entries: list[tuple[Outgoing, str]]) -> l
     fast: list[Outgoing] = []
     for entry, token in entries:
         keeps = bool(entry.lease) and entry.recipient not in busy
-        lease, due = (entry.lease, entry.due_at) if keeps else ("", 0.0)
+        lease, due = (entry.lease, entry.due_at) if keeps else ("", entry.queued_at)
         seq = conn.execute(insert, (entry.id, entry.recipient, token, due, lease)).fetchone()[0]
         if keeps:
             fast.append(dataclasses.replace(entry, seq=seq))
@@ -995,3 +1005,24 @@ def _release_or_bury(
         return True
     conn.execute(f"DELETE FROM {queue.table} WHERE id=?", (item_id,))
     return False
+
+
+def _count(conn: sqlite3.Connection, sql: str, *args: object) -> int:
+    return int(conn.execute(sql, args).fetchone()[0])
+
+
+def _outbox_stats(conn: sqlite3.Connection) -> OutboxStats:
+    depth, oldest = conn.execute(f"SELECT COUNT(*), MIN(due_at) FROM {k.T_OUTBOX}").fetchone()
+    return OutboxStats(depth, oldest)
+
+
+def _queue_stats(conn: sqlite3.Connection, now: float) -> QueueStats:
+    scheduled, oldest = conn.execute(f"SELECT COUNT(*), MIN(due_at) FROM {k.T_JOBS}").fetchone()
+    return QueueStats(
+        jobs_scheduled=scheduled,
+        jobs_waiting=_count(conn, f"SELECT COUNT(*) FROM {k.T_JOBS} WHERE due_at <= ?", now),
+        oldest_job_due=oldest,
+        outbox=_outbox_stats(conn),
+        dead_jobs=_count(conn, f"SELECT COUNT(*) FROM {k.T_DEAD_JOBS}"),
+        dead_outbox=_count(conn, f"SELECT COUNT(*) FROM {k.T_DEAD_OUTBOX}"),
+    )

@@ -21,7 +21,7 @@ from bot.clock import FrozenClock, OffsetClock
 from bot.config import parse_settings
 from bot.directory import load_directory
 from bot.metrics import Metrics, refresh_store_gauges
-from store.base import Job, Store
+from store.base import Job, Outgoing, Store, UnitOfWork
 from tests.bot.test_cli import ROOT
 from tests.decision_values import approval
 from tests.night import ANSWERS, SATURDAY_2AM, TIMERS, open_test_store
@@ -155,13 +155,19 @@ async def test_the_store_gauges_show_lag_queue_and_dead_letters(tmp_path: Path) 
         await store.schedule(Job("later", "retro_reminder", now + 600, {"ref": "DPT/01/2026"}))
         [doomed] = await store.claim(now, 30, 1)  # the soonest: "doomed"
         assert not await store.retry(doomed, now, max_attempts=1)
+        sending = Outgoing("sending", "officer:a", {}, now + 30, 0, "lease", queued_at=now - 150)
+        behind = Outgoing("behind", "officer:a", {}, now + 30, 0, "lease", queued_at=now - 120)
+        await store.commit(UnitOfWork(outbox=[sending]))
+        await store.commit(UnitOfWork(outbox=[behind]))
         metrics = Metrics()
         await refresh_store_gauges(metrics, store, now)
         read = metrics.registry.get_sample_value
         assert read("oohbot_store_ready") == 1
         assert read("oohbot_dead_letters", {"queue": "jobs"}) == 1
         assert read("oohbot_dead_letters", {"queue": "outbox"}) == 0
-        assert read("oohbot_outbox_depth") == 0
+        assert read("oohbot_outbox_depth") == 2
+        # "behind" has waited 120 s for "sending", still under its sender's lease
+        assert read("oohbot_outbox_oldest_due_seconds") == pytest.approx(120, abs=1)
         assert read("oohbot_jobs_scheduled") == 2
         assert read("oohbot_jobs_waiting") == 1
         assert read("oohbot_job_lag_seconds") == pytest.approx(90, abs=1)

@@ -32,10 +32,11 @@ def doc(ref: str, state: str = "submitted", **extra: Any) -> dict[str, Any]:
     return {"ref": ref, "state": state, "requester": "off-1", **extra}
 
 
-def out(entry_id: str, recipient: str, lease: str = "", due: float = 0.0) -> Outgoing:
-    return Outgoing(
-        entry_id, recipient, {"to": recipient, "text": f"{CANARY} {entry_id}"}, due, 0, lease
-    )
+def out(
+    entry_id: str, recipient: str, lease: str = "", due: float = 0.0, queued: float = 0.0
+) -> Outgoing:
+    payload = {"to": recipient, "text": f"{CANARY} {entry_id}"}
+    return Outgoing(entry_id, recipient, payload, due, 0, lease, queued_at=queued)
 
 
 def audit(action: str, ref: str = "R1") -> AuditDraft:
@@ -328,6 +329,17 @@ async def test_fast_path_keeps_the_lease_only_for_recipients_with_nothing_pendin
     await store.complete_outbox(claimed)
     [next_a] = await store.claim_outbox(NOW, 60, 10)
     assert next_a.id == "a2"
+
+
+async def test_an_entry_without_the_lease_is_due_from_its_commit(store: Store) -> None:
+    await store.commit(UnitOfWork(outbox=[out("old", "officer:a", queued=NOW - 50)]))
+    await store.commit(UnitOfWork(outbox=[out("a2", "officer:a", "L", NOW + 30, NOW - 10)]))
+    assert [(e.id, e.due_at, e.lease) for e in await store.outbox_entries()] == [
+        ("old", NOW - 50, ""),
+        ("a2", NOW - 10, ""),  # queued behind "old": the lease and its due time are dropped
+    ]
+    assert await store.claim_outbox(NOW - 51, 60, 10) == []
+    assert [e.id for e in await store.claim_outbox(NOW - 50, 60, 10)] == ["old"]
 
 
 async def test_pending_outbox_reads_only_the_entries_asked_for_that_are_still_there(
