@@ -14,7 +14,8 @@ caller gets the error), so a burst costs one fsync instead of one per write. A w
 not ``durable`` skips the fsync (WAL with synchronous=NORMAL) when its whole batch allows it:
 such a commit survives a process crash but may be lost with the power, so it is only for marks
 whose loss repeats harmless work. A cancelled caller does not cancel its write: it is
-committed (or not) with its batch like any other.
+committed (or not) with its batch like any other. A cursor never leaves the thread: one that
+``fn`` returns is closed here (see ``_kept_here``).
 """
 
 from __future__ import annotations
@@ -143,9 +144,22 @@ class ConnectionThread:
 
 def _run_call(conn: sqlite3.Connection, fn: Work) -> Outcome:
     try:
-        return True, fn(conn)
+        return True, _kept_here(fn(conn))
     except BaseException as error:  # given to the caller, whatever it is
         return False, error
+
+
+def _kept_here(value: Any) -> Any:
+    """What ``fn`` returned, unless it is a cursor: that is closed here and None given back.
+    An ``executemany`` cursor keeps its statement, which sqlite3 caches and hands to the next
+    caller of the same SQL. Dropped on the event loop, the cursor resets that statement and
+    clears its in-use flag from the loop's thread; if this thread is running the same SQL for
+    another caller just then, it skips its own reset, and its next row fails with "bad
+    parameter or other API misuse" (seen on the outbox's marks under load)."""
+    if isinstance(value, sqlite3.Cursor):
+        value.close()
+        return None
+    return value
 
 
 def _run_batch(conn: sqlite3.Connection, batch: list[_Write]) -> list[Outcome]:
@@ -184,7 +198,7 @@ def _in_savepoint(conn: sqlite3.Connection, fn: Work) -> Outcome:
         conn.execute("RELEASE write")
         return False, error
     conn.execute("RELEASE write")
-    return True, value
+    return True, _kept_here(value)
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], Outcome]]) -> None:

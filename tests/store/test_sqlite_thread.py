@@ -200,3 +200,11 @@ async def test_a_commit_that_fails_is_rolled_back_and_the_next_write_goes_ahead(
         assert await thread.call(lambda c: c.execute("SELECT id FROM child").fetchall()) == []
     finally:
         await thread.stop()
+
+
+async def test_a_cursor_never_leaves_the_thread(thread: ConnectionThread, traced: Traced) -> None:
+    """A cursor dropped on the event loop would reset its statement from the wrong thread,
+    while the store's thread may be running that same cached statement for another caller."""
+    assert await thread.call(lambda c: c.execute("SELECT 1")) is None
+    assert await thread.write(lambda c: c.execute("INSERT INTO t VALUES (1)")) is None
+    assert traced.rows() == [1]
