@@ -485,17 +485,17 @@ return out
 
 # Read-only: {count, earliest due_at as sent} of the pending entries; no payload is read.
 OUTBOX_STATS = """
-local depth, oldest, text = 0, nil, nil
+local depth, oldest = 0, nil
 for _, recipient in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   for _, id in ipairs(redis.call('ZRANGE', ARGV[2] .. recipient, 0, -1)) do
     local due = redis.call('HGET', ARGV[1] .. id, 'due_at')
     if due then
       depth = depth + 1
-      if oldest == nil or tonumber(due) < oldest then oldest, text = tonumber(due), due end
+      if oldest == nil or tonumber(due) < tonumber(oldest) then oldest = due end
     end
   end
 end
-return {depth, text or ''}
+return {depth, oldest or ''}
 """
 
 
